@@ -1,0 +1,32 @@
+# Two commands for a newcomer: `make demo` and `make test` (README.md). Both set up first;
+# set-up runs again only when pyproject.toml or scripts/setup.sh change.
+PY := .venv/bin/python
+STAMP := .venv/.setup-done
+DEMO_ENV := --env-file config/demo.env
+
+.PHONY: setup demo test portals schedule bench chaos clean
+
+setup: $(STAMP)
+	@$(PY) -m bots.browser which >/dev/null 2>&1 || bash scripts/setup.sh
+
+$(STAMP): pyproject.toml scripts/setup.sh
+	bash scripts/setup.sh
+	@touch $(STAMP)
+
+demo: setup
+	$(PY) -m bots $(DEMO_ENV) demo
+
+test: setup
+	$(PY) -m pytest
+
+portals: setup
+	$(PY) -m bots $(DEMO_ENV) portals --seed fixtures/world --port 8765
+
+schedule: setup
+	$(PY) -m bots schedule
+
+bench: setup
+	@if ls bench/bench_*.py >/dev/null 2>&1; then $(PY) -m bench; else echo "no benchmarks yet"; fi
+
+clean:
+	rm -rf .venv var logs reports/artifacts .pytest_cache

@@ -1,0 +1,117 @@
+"""`python -m bots`: a thin shell over the Python API; errors become exit codes here only.
+
+    python -m bots run BOT [--dry-run] [--statement FILE ...]
+    python -m bots schedule [--list]
+    python -m bots portals [--seed DIR] [--host H] [--port N]
+    python -m bots demo
+
+Exit codes: 0 finished, 2 bad input or settings, 3 a portal stayed unavailable,
+4 another run of the bot holds the lock, 1 anything unexpected.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from bots.errors import EXIT_BAD_INPUT, EXIT_UNEXPECTED, BotError
+
+EXIT_CODES = """exit codes:
+  0  the run finished (escalations are normal outcomes)
+  2  bad input or settings (a clear message; nothing acted on)
+  3  a portal stayed unavailable after retries
+  4  another run of the same bot holds the lock
+  1  anything unexpected"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from bots.runner import BOTS
+
+    parser = argparse.ArgumentParser(
+        prog="python -m bots", description="Back-office bots for pulsa deposits, supplier complaints and Halo eSIM.",
+        epilog=EXIT_CODES, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--env-file", help="read settings from this .env file (default: .env, or $BOTS_ENV_FILE)")
+    parser.add_argument("--config-dir", help="folder of *.toml settings (default: config/)")
+    parser.add_argument("--portals-url", help="base URL of every portal (overrides PORTALS_BASE_URL)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    bots_list = "\n".join(f"  {name:<22} {what}" for name, what in BOTS.items())
+    run = commands.add_parser("run", help="one run of one bot", epilog=f"bots:\n{bots_list}\n\n{EXIT_CODES}",
+                              formatter_class=argparse.RawDescriptionHelpFormatter,
+                              description="Run one bot once against the portals, then print a summary.")
+    run.add_argument("bot", metavar="BOT", help="which bot: " + ", ".join(BOTS))
+    run.add_argument("--dry-run", action="store_true", help="show the plan; change nothing anywhere")
+    run.add_argument("--statement", action="append", default=[], metavar="FILE", type=Path,
+                     help="a bank statement export to read instead of downloading (repeatable)")
+
+    schedule = commands.add_parser("schedule", help="the unattended scheduler (Asia/Jakarta times)",
+                                   description="Run every bot on its schedule from config/*.toml until stopped.")
+    schedule.add_argument("--list", action="store_true", help="print each job and its next run time, then exit")
+
+    portals = commands.add_parser("portals", help="serve the mock world in the foreground",
+                                  description="Serve the mock world's portals; prints the base URL first.")
+    portals.add_argument("--seed", type=Path, default=Path("fixtures/world"), help="world folder of seed CSVs")
+    portals.add_argument("--host", default="127.0.0.1")
+    portals.add_argument("--port", type=int, default=8765, help="0 picks a free port")
+
+    commands.add_parser("demo", help="start the demo world, run every bot once, print a summary",
+                        description="Start the mock world from fixtures/world/, run each bot once, print "
+                                    "a summary with the report paths, stop the world.")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        if args.command == "portals":
+            from mock_portals.server import serve
+
+            serve(args.seed, args.host, args.port)
+            return 0
+        settings = _settings(args)
+        from bots.logs import setup_logging
+
+        setup_logging(settings.logs_dir, settings.secrets())
+        if args.command == "run":
+            from bots.console import run_and_report
+
+            return run_and_report(args.bot, settings, dry_run=args.dry_run, statements=args.statement)
+        if args.command == "schedule":
+            from bots.scheduler import list_jobs, run_scheduler
+
+            if args.list:
+                print(list_jobs(settings))
+                return 0
+            run_scheduler(settings)
+            return 0
+        if args.command == "demo":
+            from bots.demo import run_demo
+
+            return run_demo(settings)
+    except BotError as exc:
+        print(f"error: {_masked(exc)}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("stopped", file=sys.stderr)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - the one place unexpected errors become exit 1
+        from loguru import logger
+
+        logger.opt(exception=exc).error("unexpected error")
+        print(f"unexpected error: {type(exc).__name__}: {_masked(exc)} (details in the log)", file=sys.stderr)
+        return EXIT_UNEXPECTED
+    return EXIT_BAD_INPUT
+
+
+def _settings(args):
+    from bots.settings import load_settings
+
+    overrides = {"PORTALS_BASE_URL": args.portals_url} if args.portals_url else None
+    return load_settings(env_file=args.env_file, config_dir=args.config_dir, overrides=overrides)
+
+
+def _masked(exc: BaseException) -> str:
+    from bots.logs import mask
+
+    return mask(str(exc))

@@ -1,0 +1,71 @@
+"""What a person at the terminal sees: progress on long work, then a summary table."""
+
+from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
+
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from bots.errors import BotError
+from bots.logs import mask
+from bots.runner import RunResult, run_bot
+
+
+def run_and_report(bot: str, settings, *, dry_run: bool = False, statements=()) -> int:
+    """Run a bot, print its summary; exit code 0 or the error's (raised for the CLI)."""
+    console = Console(stderr=False)
+    interactive = sys.stderr.isatty()
+    with _progress(interactive) as track:
+        result = run_bot(bot, settings, dry_run=dry_run, statements=statements, progress=track)
+    print_summary(console, bot, result, dry_run)
+    return 0
+
+
+def print_summary(console: Console, bot: str, result: RunResult, dry_run: bool = False) -> None:
+    title = f"{bot}{' (dry run: nothing changed)' if dry_run else ''}"
+    if result.details:
+        table = Table(title=title, header_style="bold")
+        for column in result.detail_header:
+            table.add_column(column)
+        for row in result.details:
+            table.add_row(*[mask(str(cell)) for cell in row])
+        console.print(table)
+    summary = Table(show_header=False, title=None if result.details else title)
+    summary.add_column("what")
+    summary.add_column("value", justify="right")
+    for label, value in result.summary:
+        summary.add_row(label, mask(str(value)))
+    for path in result.reports:
+        summary.add_row("Report", str(path))
+    console.print(summary)
+
+
+@contextmanager
+def _progress(interactive: bool):
+    if not interactive:
+        yield None
+        return
+    bar = Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                   console=Console(stderr=True), transient=True)
+
+    class Task:
+        def __init__(self, description: str, total: int):
+            self.id = bar.add_task(description, total=total)
+
+        def advance(self, steps: int = 1) -> None:
+            bar.advance(self.id, steps)
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            bar.remove_task(self.id)
+
+    with bar:
+        yield Task
+
+
+__all__ = ["run_and_report", "print_summary", "BotError"]

@@ -1,0 +1,133 @@
+"""Normalised statement lines (mutasi rekening) and their stable identity (DESIGN §5).
+
+Every format parser returns a ``Statement`` of ``StatementLine`` values; nothing downstream
+knows which bank or export wrote them.
+
+Identity. ``fingerprint(line, occurrence)`` is a sha256 over the bank, the account, the
+posted date (``PEND`` while pending), the normalised description, the amount, the direction,
+the running balance and the line's occurrence number among identical lines of the same file.
+Overlapping downloads and re-imported files therefore give the same fingerprints for the
+same mutations: identical lines are numbered in file order, so two downloads that both cover
+a whole day number that day's identical lines alike (the date is part of the identity). ``source_line`` and the time of day are left out on purpose (a preamble line
+more, or an export without times, must not change a line's identity).
+
+Pending lines. A KlikBCA ``PEND`` row has no date and later reappears posted, with a date
+and possibly another running balance, so its fingerprint changes. ``pending_match_key`` is
+the part that survives posting — (bank, account, description, amount, direction) — so the
+caller can recognise the posted form of a pending line it already stored, and supersede the
+pending record rather than count the mutation twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+
+FINGERPRINT_VERSION = "statement-line/v1"  # change only with a migration of stored fingerprints
+
+
+@dataclass(frozen=True, slots=True)
+class StatementLine:
+    """One line of a bank statement (one mutasi), normalised across banks and exports."""
+
+    bank: str  # 'bca' | 'mandiri' | 'bri' | 'bni'
+    account_no: str  # digits only
+    posted_on: date | None  # None for a BCA 'PEND row (pending, no date yet)
+    posted_at: datetime | None  # naive local time (WIB), when the export has a time
+    description: str  # whitespace-normalised, apostrophe guard removed
+    amount: Decimal  # rupiah, exact, always two decimal places, never negative
+    direction: str  # 'CR' (money in) | 'DB' (money out)
+    balance: Decimal | None  # running balance (saldo) after the line, when exported
+    pending: bool
+    source_line: int  # 1-based physical line of the file where the row starts
+
+
+@dataclass(frozen=True, slots=True)
+class Statement:
+    """A parsed export: one account's lines in file order, plus what the file says about itself."""
+
+    bank: str
+    account_no: str
+    period_start: date | None  # as stated by the export (BCA ``Periode``), else None
+    period_end: date | None
+    lines: list[StatementLine]
+    format: str  # the parser's name, e.g. 'bca-individual'
+    source: str  # the file name it was read from
+    opening_balance: Decimal | None = None  # saldo awal, when the export states it
+    closing_balance: Decimal | None = None  # saldo akhir, when the export states it
+
+
+def _identity(line: StatementLine) -> tuple[str, ...]:
+    """Everything a fingerprint covers except the occurrence number, as canonical text."""
+    return (
+        line.bank,
+        line.account_no,
+        "PEND" if line.posted_on is None else line.posted_on.isoformat(),
+        line.description,
+        f"{line.amount:.2f}",
+        line.direction,
+        "" if line.balance is None else f"{line.balance:.2f}",
+    )
+
+
+def _digest(identity: tuple[str, ...], occurrence: int) -> str:
+    # The unit separator cannot occur in a normalised description, so fields cannot run together.
+    text = "\x1f".join((FINGERPRINT_VERSION, *identity, str(occurrence)))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def fingerprint(line: StatementLine, occurrence: int = 1) -> str:
+    """The line's identity as 64 hex digits; ``occurrence`` counts identical lines from 1."""
+    if occurrence < 1:
+        raise ValueError("occurrence numbers start at 1")
+    return _digest(_identity(line), occurrence)
+
+
+def with_occurrences(lines: Iterable[StatementLine]) -> list[tuple[StatementLine, str]]:
+    """Each line of one file with its fingerprint, identical lines numbered 1, 2, … in file order.
+
+    Call it per file (per ``Statement``): numbering across a concatenation of overlapping
+    files would give the overlap new numbers and count it twice.
+    """
+    seen: dict[tuple[str, ...], int] = {}
+    result = []
+    for line in lines:
+        identity = _identity(line)
+        seen[identity] = occurrence = seen.get(identity, 0) + 1
+        result.append((line, _digest(identity, occurrence)))
+    return result
+
+
+def pending_match_key(line: StatementLine) -> tuple[str, str, str, str, str]:
+    """What a pending line shares with its later posted form: bank, account, text, amount, direction.
+
+    Date and running balance are not in it because posting sets the one and may change the
+    other. Two equal pending lines (two identical fees) match posted lines one for one, in order.
+    """
+    return (line.bank, line.account_no, line.description, f"{line.amount:.2f}", line.direction)
+
+
+def dump(statement: Statement) -> str:
+    """A readable text dump of a statement, the form golden ``.expected`` files are written in."""
+    def money(value: Decimal | None) -> str:
+        return "-" if value is None else f"{value:.2f}"
+
+    period = f"{statement.period_start or '-'} .. {statement.period_end or '-'}"
+    out = [
+        f"# format: {statement.format}  bank: {statement.bank}  account: {statement.account_no}",
+        f"# period: {period}  opening: {money(statement.opening_balance)}"
+        f"  closing: {money(statement.closing_balance)}  lines: {len(statement.lines)}",
+    ]
+    for line, print_ in with_occurrences(statement.lines):
+        when = "PEND" if line.pending else str(line.posted_on)
+        if line.posted_at is not None and line.posted_at.date() == line.posted_on:
+            when += f" {line.posted_at:%H:%M:%S}"
+        elif line.posted_at is not None:  # BRI: booked on the next business day
+            when += f" (at {line.posted_at:%Y-%m-%d %H:%M:%S})"
+        balance = "" if line.balance is None else f" bal={line.balance:.2f}"
+        out.append(f"L{line.source_line} {when} {line.direction} {line.amount:.2f}{balance}"
+                   f" fp={print_[:12]} | {line.description}")
+    return "\n".join(out) + "\n"

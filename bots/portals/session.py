@@ -1,0 +1,116 @@
+"""One Playwright and one Chromium per run, one logged-in browser context per portal.
+
+Playwright is not thread-safe: a `PortalBrowser` is created and used in one thread (each
+scheduled run is its own process). On a portal failure, `capture` keeps a screenshot (with
+password fields blanked), the page's HTML and a Playwright trace under
+`reports/artifacts/<run id>/`; traces never cover typing credentials (a trace keeps typed text).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from loguru import logger
+
+from bots.browser import BrowserChoice, resolve_browser
+from bots.errors import PortalUnavailable
+from bots.logs import mask
+from bots.settings import Settings
+
+_BLANK_PASSWORDS = "document.querySelectorAll('input[type=password]').forEach(e => { e.value = '' })"
+
+
+class PortalBrowser:
+    """The run's browser. `context(key)` gives the portal's own context and page."""
+
+    def __init__(self, settings: Settings, run_id: str):
+        self.settings, self.run_id = settings, run_id
+        self.artifacts_dir = settings.reports_dir / "artifacts" / run_id
+        self.choice: BrowserChoice | None = None
+        self._playwright = self._browser = None
+        self._contexts: dict[str, tuple] = {}
+        self._tracing: set[str] = set()
+        self._captures = 0
+
+    def __enter__(self) -> "PortalBrowser":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _start(self) -> None:
+        from playwright.sync_api import Error, sync_playwright
+
+        self.choice = self.choice or resolve_browser(self.settings.browser_path)
+        self._playwright = sync_playwright().start()
+        try:
+            self._browser = self._playwright.chromium.launch(**self.choice.launch_options(self.settings.headless))
+        except Error as exc:
+            self.close()
+            raise PortalUnavailable("browser", f"Chromium did not start ({self.choice.source}): {exc}") from exc
+        logger.debug("browser started: {} ({})", self.choice.executable or "Playwright Chromium", self.choice.source)
+
+    def page(self, key: str):
+        """The portal's page, in a context of its own (its own cookies: its own login)."""
+        if key not in self._contexts:
+            if self._browser is None:
+                self._start()
+            context = self._browser.new_context(locale="id-ID", timezone_id="Asia/Jakarta",
+                                                viewport={"width": 1280, "height": 900})
+            context.set_default_timeout(self.settings.timeout_ms)
+            self._contexts[key] = (context, context.new_page())
+        return self._contexts[key][1]
+
+    # -- tracing: on between logins, off while credentials are typed -----------------------------
+    def pause_trace(self, key: str) -> None:
+        if key in self._tracing:
+            self._contexts[key][0].tracing.stop()
+            self._tracing.discard(key)
+
+    def resume_trace(self, key: str) -> None:
+        if self.settings.trace == "on-failure" and key in self._contexts and key not in self._tracing:
+            self._contexts[key][0].tracing.start(screenshots=True, snapshots=True)
+            self._tracing.add(key)
+
+    def capture(self, key: str, reason: str) -> Path | None:
+        """Keep screenshot, HTML and trace of a failing portal page; returns the folder."""
+        if key not in self._contexts:
+            return None
+        context, page = self._contexts[key]
+        self._captures += 1
+        stem = f"{self._captures:02d}-{re.sub(r'[^a-z0-9_]+', '-', key.lower())}"
+        self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            page.evaluate(_BLANK_PASSWORDS)
+            page.screenshot(path=str(self.artifacts_dir / f"{stem}.png"), full_page=True)
+            (self.artifacts_dir / f"{stem}.html").write_text(mask(page.content()), encoding="utf-8")
+        except Exception as exc:  # noqa: BLE001 - a dead page must not hide the original failure
+            logger.warning("could not capture {}: {}", key, exc)
+        if key in self._tracing:
+            try:
+                context.tracing.stop(path=str(self.artifacts_dir / f"{stem}-trace.zip"))
+            except Exception:  # noqa: BLE001
+                pass
+            self._tracing.discard(key)
+        (self.artifacts_dir / f"{stem}.txt").write_text(mask(reason) + "\n", encoding="utf-8")
+        logger.warning("portal {} failed: {} — screenshot, HTML and trace kept in {}", key, mask(reason),
+                       self.artifacts_dir)
+        return self.artifacts_dir
+
+    def close(self) -> None:
+        for key, (context, _page) in list(self._contexts.items()):
+            try:
+                context.close()
+            except Exception:  # noqa: BLE001 - closing after a crash of the browser itself
+                pass
+        self._contexts.clear()
+        for thing in (self._browser, ):
+            if thing is not None:
+                try:
+                    thing.close()
+                except Exception:  # noqa: BLE001
+                    pass
+        if self._playwright is not None:
+            self._playwright.stop()
+        self._browser = self._playwright = None

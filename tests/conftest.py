@@ -1,0 +1,136 @@
+"""Shared fixtures: a real mock world on port 0, clean settings, temporary folders."""
+
+from __future__ import annotations
+
+import http.cookiejar
+import json
+import os
+import re
+import subprocess
+import sys
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from bots.settings import ENV_PREFIXES
+
+ROOT = Path(__file__).resolve().parents[1]
+WORLD = ROOT / "fixtures" / "world"
+DEMO_ENV = ROOT / "config" / "demo.env"
+
+
+@pytest.fixture(autouse=True)
+def clean_environment(monkeypatch):
+    """No test sees the developer's own settings."""
+    for key in [k for k in os.environ if k.startswith(ENV_PREFIXES)]:
+        monkeypatch.delenv(key)
+
+
+@pytest.fixture(scope="session")
+def suite_logs(tmp_path_factory) -> Path:
+    """Every log the suite's bot runs write; the leak test reads them all at the end."""
+    return tmp_path_factory.mktemp("logs")
+
+
+class MockWorld:
+    """A mock world in its own process (`python -m bots portals --port 0`)."""
+
+    def __init__(self, seed: Path = WORLD, extra_env: dict | None = None):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bots", "portals", "--seed", str(seed), "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, **(extra_env or {})})
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.process.kill()
+            raise RuntimeError(f"mock world did not start: {self.url} {self.process.stderr.read()}")
+
+    def get(self, path: str):
+        with urllib.request.urlopen(self.url + path, timeout=10) as answer:
+            return json.load(answer)
+
+    def post(self, path: str, body) -> tuple[int, dict]:
+        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
+                                         headers={"Content-Type": "application/json"}, method="POST")
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:
+                return answer.status, json.load(answer)
+        except urllib.error.HTTPError as exc:
+            return exc.code, json.load(exc)
+
+    def state(self) -> dict:
+        return self.get("/__mock/state")
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+@pytest.fixture(scope="session")
+def shared_world():
+    """One world for tests that only read it."""
+    world = MockWorld()
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def world():
+    """A fresh world for a test that changes it (clock, faults, rows)."""
+    world = MockWorld()
+    yield world
+    world.stop()
+
+
+@pytest.fixture
+def bot_env(tmp_path, suite_logs):
+    """Environment for a `python -m bots` subprocess: demo credentials, temporary folders."""
+
+    def make(world_url: str, **extra) -> dict:
+        return {**os.environ, "BOTS_ENV_FILE": str(DEMO_ENV), "PORTALS_BASE_URL": world_url,
+                "VAR_DIR": str(tmp_path / "var"), "REPORTS_DIR": str(tmp_path / "reports"),
+                "LOGS_DIR": str(suite_logs), "BOTS_RETRY_ATTEMPTS": "2", **extra}
+
+    return make
+
+
+def run_cli(*args: str, env: dict, timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "bots", *args], cwd=ROOT, env=env, capture_output=True,
+                          text=True, timeout=timeout)
+
+
+class Browserless:
+    """A person with a cookie jar: logs into a portal over plain HTTP (for portal tests)."""
+
+    def __init__(self, base: str):
+        self.base = base
+        self.jar = http.cookiejar.CookieJar()
+        self.opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(self.jar))
+
+    def open(self, path: str, data: dict | None = None):
+        body = urllib.parse.urlencode(data).encode() if data is not None else None
+        try:
+            answer = self.opener.open(self.base + path, body, timeout=10)
+            return answer.status, answer.geturl(), answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.geturl(), exc.read().decode()
+
+    def csrf(self, html: str) -> str:
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def login(self, prefix: str, username: str, password: str):
+        _, _, html = self.open(f"{prefix}/login")
+        return self.open(f"{prefix}/login", {"csrf_token": self.csrf(html), "username": username,
+                                             "password": password})
+
+
+def demo_users() -> list[dict]:
+    import csv
+
+    with open(WORLD / "portal_users.csv", newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

@@ -1,0 +1,290 @@
+"""The store: migrations, SQLite settings, runs, the exactly-once journal, a locked database."""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import exc as sa_exc
+
+from bots.errors import StoreUnavailable
+from bots.store import Action, RunRecord, Store
+
+REPO = Path(__file__).resolve().parents[1]
+WIB = timezone(timedelta(hours=7))  # Jakarta, where the back office works
+T0 = datetime(2026, 11, 22, 9, 15, 3, 250000, tzinfo=WIB)
+
+
+@pytest.fixture
+def db_path(tmp_path: Path) -> Path:
+    return tmp_path / "var" / "bots.sqlite3"
+
+
+@pytest.fixture
+def store(db_path: Path):
+    store = Store(f"sqlite:///{db_path}")
+    store.migrate()
+    yield store
+    store.dispose()
+
+
+@pytest.fixture
+def run(store: Store) -> str:
+    store.start_run("reconcile_payments", "run-1", T0, pid=4242)
+    return "run-1"
+
+
+def _python(code: str, *args: str) -> subprocess.Popen:
+    """A python subprocess from this venv, talking over pipes, able to import ``bots``."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(REPO), os.environ.get("PYTHONPATH", "")])}
+    return subprocess.Popen([sys.executable, "-c", code, *args], stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+
+
+def _tables(db_path: Path) -> set[str]:
+    with sqlite3.connect(db_path) as raw:
+        return {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+
+
+# -- migrations and SQLite settings ------------------------------------------------------------
+
+def test_migrate_applies_the_base_once_and_records_it(db_path: Path):
+    store = Store(f"sqlite:///{db_path}")
+    try:
+        assert store.migrate() == ["0001_base"]
+        assert store.migrate() == []
+    finally:
+        store.dispose()
+    assert _tables(db_path) == {"alembic_version", "runs", "actions"}
+    with sqlite3.connect(db_path) as raw:
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001_base",)]
+    again = Store(f"sqlite:///{db_path}")
+    try:
+        assert again.migrate() == []
+    finally:
+        again.dispose()
+
+
+def test_store_creates_the_parent_directory(tmp_path: Path):
+    store = Store(f"sqlite:///{tmp_path}/a/b/bots.sqlite3")
+    try:
+        store.migrate()
+    finally:
+        store.dispose()
+    assert (tmp_path / "a" / "b" / "bots.sqlite3").is_file()
+
+
+def test_every_connection_gets_wal_full_sync_foreign_keys_and_busy_timeout(db_path: Path):
+    store = Store(f"sqlite:///{db_path}", busy_timeout_ms=1234)
+    try:
+        store.migrate()
+        store.dispose()  # the next read opens a fresh connection
+        with store.read() as conn:
+            pragma = lambda name: conn.exec_driver_sql(f"PRAGMA {name}").scalar()  # noqa: E731
+            assert pragma("journal_mode") == "wal"
+            assert pragma("synchronous") == 2  # FULL
+            assert pragma("foreign_keys") == 1
+            assert pragma("busy_timeout") == 1234
+    finally:
+        store.dispose()
+    with sqlite3.connect(db_path) as raw:  # WAL is a property of the file, seen by anyone
+        assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
+
+
+def test_two_processes_migrating_at_once_both_succeed(db_path: Path):
+    code = ("import sys; from bots.store import Store; s = Store(sys.argv[1]); "
+            "print('ready', flush=True); sys.stdin.readline(); print(s.migrate(), flush=True)")
+    procs = [_python(code, f"sqlite:///{db_path}") for _ in range(2)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    for proc in procs:  # let both go at once
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    outputs = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        outputs.append(out.strip())
+    assert sorted(outputs) == ["['0001_base']", "[]"]
+    assert _tables(db_path) == {"alembic_version", "runs", "actions"}
+
+
+# -- transactions ----------------------------------------------------------------------------------
+
+def test_write_commits_and_rolls_back_on_error(store: Store, run: str):
+    with pytest.raises(RuntimeError):
+        with store.write() as conn:
+            conn.exec_driver_sql("UPDATE runs SET message = 'half done'")
+            raise RuntimeError("boom")
+    assert store.last_run("reconcile_payments").message is None
+    with store.write() as conn:
+        conn.exec_driver_sql("UPDATE runs SET message = 'whole'")
+    assert store.last_run("reconcile_payments").message == "whole"
+
+
+def test_read_refuses_to_write(store: Store, run: str):
+    with pytest.raises(sa_exc.OperationalError, match="readonly"):
+        with store.read() as conn:
+            conn.exec_driver_sql("DELETE FROM runs")
+    assert store.last_run("reconcile_payments") is not None
+    with store.write() as conn:  # the pooled connection is writable again afterwards
+        conn.exec_driver_sql("UPDATE runs SET message = 'after a read'")
+
+
+def test_a_write_transaction_held_elsewhere_makes_writes_unavailable(db_path: Path):
+    store = Store(f"sqlite:///{db_path}", busy_timeout_ms=300)
+    store.migrate()
+    store.start_run("reconcile_payments", "run-1", T0)
+    holder = _python(
+        "import sqlite3, sys\n"
+        "conn = sqlite3.connect(sys.argv[1], isolation_level=None)\n"
+        "conn.execute('BEGIN IMMEDIATE')\n"
+        "print('locked', flush=True)\n"
+        "sys.stdin.readline()\n"
+        "conn.execute('ROLLBACK')\n",
+        str(db_path))
+    try:
+        assert holder.stdout.readline().strip() == "locked", holder.stderr.read()
+        started = time.monotonic()
+        with pytest.raises(StoreUnavailable, match=r"is locked: .* 300 ms") as caught:
+            with store.write():
+                pass
+        waited = time.monotonic() - started
+        assert 0.25 <= waited < 3, waited
+        assert isinstance(caught.value.__cause__, sa_exc.OperationalError)
+        with pytest.raises(StoreUnavailable):
+            store.record_intent("k", "reconcile_payments", "approve_ticket", {}, "run-1", T0)
+        # WAL: readers are not blocked by the writer.
+        assert store.last_run("reconcile_payments").run_id == "run-1"
+    finally:
+        holder.communicate("release\n", timeout=10)
+    store.record_intent("k", "reconcile_payments", "approve_ticket", {}, "run-1", T0)
+    store.dispose()
+
+
+# -- runs -------------------------------------------------------------------------------------------
+
+def test_run_round_trip_keeps_aware_datetimes(store: Store, run: str):
+    started = store.last_run("reconcile_payments")
+    assert started == RunRecord(run_id="run-1", bot="reconcile_payments", started_at=T0, ended_at=None,
+                                outcome=None, exit_code=None, dry_run=False, counts={}, message=None,
+                                pid=4242)
+    assert started.started_at.utcoffset() == timedelta(0)  # stored and returned in UTC
+    assert store.last_run("reconcile_payments", finished_only=True) is None
+
+    ended = T0 + timedelta(minutes=2, microseconds=7)
+    store.finish_run("run-1", ended, "ok", 0, counts={"approved": 3, "escalated": 1}, message="selesai")
+    finished = store.last_run("reconcile_payments", finished_only=True)
+    assert finished.ended_at == ended and finished.ended_at.tzinfo is not None
+    assert (finished.outcome, finished.exit_code, finished.counts, finished.message) == (
+        "ok", 0, {"approved": 3, "escalated": 1}, "selesai")
+    assert store.last_run("check_pending_tx") is None
+
+
+def test_last_run_orders_by_instant_not_by_offset(store: Store):
+    # 10:00 in Jakarta is 03:00 UTC, earlier than 04:00 UTC although "10" > "04".
+    store.start_run("reconcile_payments", "jakarta", datetime(2026, 11, 22, 10, 0, tzinfo=WIB))
+    store.start_run("reconcile_payments", "utc", datetime(2026, 11, 22, 4, 0, tzinfo=timezone.utc))
+    store.start_run("reconcile_payments", "earliest", datetime(2026, 11, 22, 2, 0, tzinfo=timezone.utc))
+    assert store.last_run("reconcile_payments").run_id == "utc"
+    assert [r.run_id for r in store.runs()] == ["utc", "jakarta", "earliest"]
+    assert [r.run_id for r in store.runs("reconcile_payments", limit=2)] == ["utc", "jakarta"]
+    assert store.runs("check_pending_tx") == []
+
+
+def test_run_mistakes_are_refused(store: Store, run: str):
+    with pytest.raises(ValueError, match="already started"):
+        store.start_run("reconcile_payments", "run-1", T0)
+    with pytest.raises(KeyError):
+        store.finish_run("no-such-run", T0, "ok", 0)
+    with pytest.raises(ValueError, match="aware"):
+        store.start_run("reconcile_payments", "run-2", datetime(2026, 11, 22, 9, 0))
+    store.finish_run("run-1", T0, "dry_run", 0)
+    with pytest.raises(ValueError, match="already finished"):
+        store.finish_run("run-1", T0, "ok", 0)
+    store.start_run("reconcile_payments", "run-3", T0, dry_run=True)
+    assert {r.run_id: r.dry_run for r in store.runs()} == {"run-1": False, "run-3": True}
+
+
+# -- the journal --------------------------------------------------------------------------------------
+
+def test_a_second_intent_for_the_same_key_returns_the_first(store: Store, run: str):
+    payload = {"ticket": "DEP-0042", "amount": 150000, "agent": "Toko Sinar Jaya — Bekasi"}
+    first, created = store.record_intent("approve:DEP-0042", "reconcile_payments", "approve_ticket",
+                                         payload, run, T0)
+    assert created is True
+    assert first == Action(key="approve:DEP-0042", bot="reconcile_payments", kind="approve_ticket",
+                           state="intent", payload=payload, result=None, run_id=run, attempts=0,
+                           error=None, created_at=T0, updated_at=T0)
+    second, created = store.record_intent("approve:DEP-0042", "reconcile_payments", "approve_ticket",
+                                          {"ticket": "DEP-0042", "amount": 1}, run, T0 + timedelta(hours=1))
+    assert created is False
+    assert second == first
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM actions").scalar() == 1
+
+
+def test_the_key_is_unique_in_the_database_itself(store: Store, run: str):
+    store.record_intent("k", "reconcile_payments", "approve_ticket", {}, run, T0)
+    with pytest.raises(sa_exc.IntegrityError):
+        with store.write() as conn:
+            conn.exec_driver_sql(
+                "INSERT INTO actions (key, bot, kind, state, payload, run_id, attempts, created_at,"
+                " updated_at) VALUES ('k', 'b', 'approve_ticket', 'intent', '{}', 'run-1', 0, 'x', 'x')")
+
+
+def test_transitions_count_attempts_and_keep_results(store: Store, run: str):
+    store.record_intent("k", "reconcile_payments", "approve_ticket", {"ticket": 1}, run, T0)
+    t1, t2, t3, t4 = (T0 + timedelta(minutes=n) for n in (1, 2, 3, 4))
+    assert store.mark_in_flight("k", t1).attempts == 1
+    failed = store.mark_failed("k", "portal timeout after the click", t2)
+    assert (failed.state, failed.error, failed.updated_at, failed.created_at) == (
+        "failed", "portal timeout after the click", t2, T0)
+    retried = store.mark_in_flight("k", t3)
+    assert (retried.state, retried.attempts) == ("in_flight", 2)
+    done = store.mark_done("k", {"approved_by": "bot", "balance": 150000}, t4)
+    assert (done.state, done.result, done.attempts, done.updated_at) == (
+        "done", {"approved_by": "bot", "balance": 150000}, 2, t4)
+    assert store.get_action("k") == done
+
+
+def test_refused_transitions(store: Store, run: str):
+    with pytest.raises(KeyError):
+        store.mark_done("unknown", {}, T0)
+    with pytest.raises(KeyError):
+        store.mark_in_flight("unknown", T0)
+    assert store.get_action("unknown") is None
+    store.record_intent("k", "reconcile_payments", "approve_ticket", {}, run, T0)
+    store.mark_done("k", {"seen_in_portal": True}, T0)  # the check found it already happened
+    for attempt in (lambda: store.mark_in_flight("k", T0), lambda: store.mark_failed("k", "x", T0),
+                    lambda: store.mark_done("k", {}, T0)):
+        with pytest.raises(ValueError, match="is done"):
+            attempt()
+    assert store.get_action("k").attempts == 0
+    with pytest.raises(ValueError, match="never started"):
+        store.record_intent("k2", "reconcile_payments", "approve_ticket", {}, "no-such-run", T0)
+    with pytest.raises(ValueError, match="aware"):
+        store.mark_in_flight("k", datetime(2026, 11, 22))
+
+
+def test_unfinished_lists_intent_and_in_flight_oldest_first(store: Store, run: str):
+    store.start_run("check_pending_tx", "run-2", T0)
+    record = lambda key, minutes, bot="reconcile_payments", run_id=run: store.record_intent(  # noqa: E731
+        key, bot, "approve_ticket", {}, run_id, T0 + timedelta(minutes=minutes))
+    record("late-intent", 5)
+    record("early-in-flight", 1)
+    record("done", 0)
+    record("failed", 2)
+    record("other-bot", 0, bot="check_pending_tx", run_id="run-2")
+    store.mark_in_flight("early-in-flight", T0 + timedelta(minutes=6))
+    store.mark_done("done", {}, T0)
+    store.mark_failed("failed", "refused", T0)
+    assert [a.key for a in store.unfinished("reconcile_payments")] == ["early-in-flight", "late-intent"]
+    assert [a.key for a in store.unfinished("check_pending_tx")] == ["other-bot"]
+    assert store.unfinished("esim_activation_queue") == []
