@@ -288,3 +288,26 @@ def test_unfinished_lists_intent_and_in_flight_oldest_first(store: Store, run: s
     assert [a.key for a in store.unfinished("reconcile_payments")] == ["early-in-flight", "late-intent"]
     assert [a.key for a in store.unfinished("check_pending_tx")] == ["other-bot"]
     assert store.unfinished("esim_activation_queue") == []
+
+
+def test_processes_racing_for_the_same_key_create_exactly_one_intent(store: Store, run: str, db_path: Path):
+    code = ("import sys; from datetime import datetime, timezone; from bots.store import Store\n"
+            "s = Store(sys.argv[1]); print('ready', flush=True); sys.stdin.readline()\n"
+            "action, created = s.record_intent('approve:DEP-7', 'reconcile_payments', 'approve_ticket',"
+            " {'by': sys.argv[2]}, 'run-1', datetime(2026, 11, 22, tzinfo=timezone.utc))\n"
+            "print(created, action.payload['by'], flush=True)\n")
+    procs = [_python(code, f"sqlite:///{db_path}", str(n)) for n in range(4)]
+    for proc in procs:
+        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
+    for proc in procs:
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    answers = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, err
+        answers.append(out.split())
+    assert sorted(created for created, _ in answers) == ["False", "False", "False", "True"]
+    assert len({by for _, by in answers}) == 1  # everyone sees the winner's row
+    with store.read() as conn:
+        assert conn.exec_driver_sql("SELECT count(*) FROM actions").scalar() == 1

@@ -85,40 +85,43 @@ class KlikBcaExport:
     def _rows(self, text, source, header_index, columns, account, period, today):
         """The statement lines, and the balances the footer states."""
         lines: list[StatementLine] = []
-        dates: dict[str, date] = {}  # a month of exports has ~31 distinct date cells
+        append, amount_of, describe, line_of = (   # locals: this loop runs once per row
+            lines.append, parse_amount, normalise_description, StatementLine)
+        dates: dict[str, date | None] = {"'PEND": None, "PEND": None}  # ~31 distinct cells a month
         last = max(columns.index, key=columns.index.__getitem__)
         width = columns.index[last] + 1
+        balance_at = columns.index.get("balance")
+        split_direction = self.split_direction
         rows = base.rows(text, header_index, ",", source)
         for line, row in rows:
             field = "date"
             try:
-                date_text = row[0].strip()
-                posted_on = dates.get(date_text)
-                if posted_on is None:
-                    bare = date_text.lstrip("'").strip()
-                    if bare.upper() != "PEND":
-                        if _footer_kind(bare) is not False:
-                            return lines, _footer(source, line, row, rows)
-                        if not bare:
-                            raise ValueError("date is empty")
-                        posted_on = dates[date_text] = _row_date(bare, period, today)
+                posted_on = dates.get(row[0], False)
+                if posted_on is False:
+                    bare = row[0].strip().lstrip("'").strip()
+                    if _footer_kind(bare) is not False:
+                        return lines, _footer(source, line, row, rows)
+                    if not bare:
+                        raise ValueError("date is empty")
+                    posted_on = dates[row[0]] = (None if bare.upper() == "PEND"
+                                                 else _row_date(bare, period, today))
                 if len(row) != width:
                     base.check_width(source, line, row, columns, last)
                 field = "amount"
-                if self.split_direction:
-                    amount = parse_amount(row[3])
+                if split_direction:
+                    amount = amount_of(row[3])
                     field = "direction"
-                    direction = DIRECTIONS.get(row[4].strip().upper())
+                    direction = DIRECTIONS.get(row[4]) or DIRECTIONS.get(row[4].strip().upper())
                     if direction is None:
                         raise ValueError("direction must be CR or DB")
                 else:
                     amount, direction = _amount_with_direction(row[3])
                 field = "balance"
-                balance = parse_amount(row[-1]) if last == "balance" else None
+                balance = None if balance_at is None else amount_of(row[balance_at])
             except ValueError as exc:
                 raise base.cell_error(source, line, columns, field, str(exc), row) from None
-            lines.append(StatementLine("bca", account, posted_on, None, normalise_description(row[1]),
-                                       amount, direction, balance, posted_on is None, line))
+            append(line_of("bca", account, posted_on, None, describe(row[1]), amount, direction,
+                           balance, posted_on is None, line))
         return lines, {}
 
 

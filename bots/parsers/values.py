@@ -14,8 +14,10 @@ from decimal import Decimal
 
 # "1,500,000.00": thousands commas must group by three, or "150000,00" (a decimal comma)
 # would silently become 15 million.
-_GROUPED = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?")
-_DECIMAL_COMMA = re.compile(r"\d{1,3}(?:\.\d{3})+(?:,\d*)?|\d+,\d{1,2}")
+_PLAIN = re.compile(r"[0-9]+\.[0-9]{2}")
+_ANY_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?|\.[0-9]{1,2}")
+_GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?")
+_DECIMAL_COMMA = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?|[0-9]+,[0-9]{1,2}")
 
 MONTHS = {
     # English and Indonesian month names as Mandiri MCM/Kopra writes them (full and short).
@@ -47,18 +49,17 @@ def parse_amount(raw: str) -> Decimal:
     Accepts ``1500000.00``, ``1,500,000.00``, `` 20,000 `` and ``.00``; rejects a decimal
     comma (``1.500.000,00``), a currency sign, a sign, more than two decimals and blanks.
     """
+    if _PLAIN.fullmatch(raw):  # nearly every cell: one C-level check, then exact conversion
+        return Decimal(raw)
     text = raw.strip()
-    whole, dot, cents = text.partition(".")
-    if "," in whole and _GROUPED.fullmatch(text):
-        whole = whole.replace(",", "")
-    if (whole.isdigit() or (dot and not whole)) and whole.isascii():
-        if not dot:
-            return Decimal(whole + ".00")
-        if len(cents) == 2 and cents.isdigit() and cents.isascii():
-            return Decimal(whole + "." + cents)
-        if len(cents) == 1 and cents.isdigit() and cents.isascii():
-            return Decimal((whole or "0") + "." + cents + "0")
-    raise ValueError(_why_not_amount(text))
+    if "," in text:
+        if not _GROUPED.fullmatch(text):
+            raise ValueError(_why_not_amount(text))
+        text = text.replace(",", "")
+    if _ANY_PLAIN.fullmatch(text):
+        whole, _, cents = text.partition(".")
+        return Decimal(f"{whole or '0'}.{cents:0<2}")  # always two places: 20000 -> 20000.00
+    raise ValueError(_why_not_amount(raw.strip()))
 
 
 def _why_not_amount(text: str) -> str:
@@ -97,7 +98,8 @@ def unguard(raw: str) -> str:
 
 def normalise_description(raw: str) -> str:
     """A description with its apostrophe guard removed and runs of whitespace made one space."""
-    return " ".join(unguard(raw.strip()).split())
+    text = " ".join(raw.split())
+    return text[1:].lstrip() if text[:1] == "'" else text
 
 
 def day_month_year(raw: str, *, year: int | None = None) -> date:

@@ -1,0 +1,29 @@
+"""Shared paths and helpers for the statement parser tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bots.parsers import Statement, parse_statement
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "statements"
+BAD = FIXTURES / "bad"
+SAMPLES = sorted(FIXTURES.glob("*.csv"))
+BAD_SAMPLES = sorted(BAD.glob("*.csv"))
+
+# Exports that do not name their account: the caller (a bot knowing which account it
+# downloaded) passes it, as these tests do.
+ACCOUNT_HINTS = {"bca-bisnis.csv": "5270418836", "bni.csv": "0823417769"}
+
+
+def parse_sample(path: Path, **kwargs) -> Statement:
+    """Parse a fixture the way a bot would, with its account hint when it needs one."""
+    kwargs.setdefault("account_no", ACCOUNT_HINTS.get(path.name))
+    return parse_statement(path.read_bytes(), path.name, **kwargs)
+
+
+@pytest.fixture(params=SAMPLES, ids=[p.name for p in SAMPLES])
+def sample(request) -> Path:
+    return request.param
