@@ -96,9 +96,8 @@ def setup_logging(logs_dir: Path, secrets: Iterable[str] = (), *, console_level:
     _masker.add(secrets)
     logger.remove()
     logger.configure(extra={"run_id": "-", "bot": "-"})
-    stream = console or sys.stderr
-
     def to_console(message: str) -> None:
+        stream = console or sys.stderr  # looked up each time: tests swap sys.stderr
         stream.write(_masker(str(message)))
         stream.flush()
 

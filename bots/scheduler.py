@@ -24,12 +24,12 @@ from bots.settings import Schedule, Settings
 Launcher = Callable[[str], int]
 
 
-def trigger_for(schedule: Schedule, tz):
+def trigger_for(schedule: Schedule, tz, start: datetime | None = None):
     from apscheduler.triggers.cron import CronTrigger
     from apscheduler.triggers.interval import IntervalTrigger
 
     if schedule.every_seconds:
-        return IntervalTrigger(seconds=schedule.every_seconds, timezone=tz)
+        return IntervalTrigger(seconds=schedule.every_seconds, timezone=tz, start_date=start)
     return CronTrigger.from_crontab(schedule.cron, timezone=tz)
 
 
@@ -37,17 +37,17 @@ def describe(schedule: Schedule) -> str:
     return f"every {schedule.every_seconds}s" if schedule.every_seconds else f"cron {schedule.cron}"
 
 
-def catch_up_due(trigger, last_start: datetime | None, now: datetime) -> bool:
+def catch_up_due(schedule: Schedule, tz, last_start: datetime | None, now: datetime) -> bool:
     """True when at least one fire fell between the last run's start and now (we were down).
 
     However many fires were missed, the answer is one run: the bots work from the world's
-    current state, so one catch-up covers them all.
+    current state, so one catch-up covers them all. A first start ever waits for the schedule.
     """
     if last_start is None:
         return False
-    missed = trigger.get_next_fire_time(None, last_start)
-    # IntervalTrigger counts from its own start; cron from the calendar: both give the first
-    # fire strictly after `last_start`, which is missed if it is already past.
+    if schedule.every_seconds:
+        return (now - last_start).total_seconds() >= schedule.every_seconds
+    missed = trigger_for(schedule, tz).get_next_fire_time(None, last_start)
     return missed is not None and missed <= now
 
 
@@ -73,9 +73,7 @@ def build_scheduler(settings: Settings, launcher: Launcher, *, clock: Clock | No
     tz = settings.tz
     clock = clock or SystemClock(tz)
     kind = BlockingScheduler if blocking else BackgroundScheduler
-    scheduler = kind(timezone=tz, executors={"default": ThreadPoolExecutor(max(4, len(settings.schedules)))},
-                     job_defaults={"coalesce": True, "max_instances": 1,
-                                   "misfire_grace_time": settings.misfire_grace_seconds})
+    scheduler = kind(timezone=tz, executors={"default": ThreadPoolExecutor(max(4, len(settings.schedules)))})
     now = clock.now()
     for bot, schedule in settings.schedules.items():
         try:
@@ -83,12 +81,13 @@ def build_scheduler(settings: Settings, launcher: Launcher, *, clock: Clock | No
         except UnknownBot as exc:
             logger.info("schedule: {} not scheduled — {}", bot, exc)
             continue
-        trigger = trigger_for(schedule, tz)
+        trigger = trigger_for(schedule, tz, start=now)
         options = {}
-        if last_start and catch_up_due(trigger, last_start(bot), now):
+        if last_start and catch_up_due(schedule, tz, last_start(bot), now):
             logger.info("schedule: {} missed a run while the scheduler was down; one catch-up run now", bot)
             options["next_run_time"] = now
-        scheduler.add_job(_fire, trigger, args=[launcher, bot], id=bot, name=bot, **options)
+        scheduler.add_job(_fire, trigger, args=[launcher, bot], id=bot, name=bot, coalesce=True,
+                          max_instances=1, misfire_grace_time=settings.misfire_grace_seconds, **options)
     scheduler.add_listener(on_overrun, EVENT_JOB_MAX_INSTANCES)
     return scheduler
 
@@ -125,8 +124,7 @@ def list_jobs(settings: Settings, clock: Clock | None = None) -> str:
         except UnknownBot:
             lines.append(f"{bot:<24}{describe(schedule):<26}(not built yet)")
             continue
-        trigger = trigger_for(schedule, settings.tz)
-        next_fire = trigger.get_next_fire_time(None, now)
+        next_fire = trigger_for(schedule, settings.tz, start=now).get_next_fire_time(None, now)
         lines.append(f"{bot:<24}{describe(schedule):<26}{next_fire:%Y-%m-%d %H:%M:%S %z}")
     return "\n".join(lines)
 

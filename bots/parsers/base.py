@@ -42,8 +42,6 @@ def decode(data: bytes, source: str) -> str:
     Tries UTF-8 (with or without BOM), then Windows-1252, then ISO-8859-1 (which never fails),
     as KlikBCA files come in all three; a UTF-16 BOM (Excel's "Unicode text") is honoured.
     """
-    if not data.strip():
-        raise InputFileError(source, "the file is empty")
     if data.startswith(b"PK\x03\x04"):
         raise InputFileError(source, "this is a zip archive (or .xlsx), not a CSV export; "
                              "unzip it or download the CSV", line=1)
@@ -62,8 +60,12 @@ def decode(data: bytes, source: str) -> str:
                 break
             except UnicodeDecodeError:
                 continue
-    if "\r" in text:
-        text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if "\r" in text:  # each replace copies the whole file: skip the ones not needed
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            text = text.replace("\r", "\n")
+    if not text or text.isspace():  # isspace() stops at the first visible character
+        raise InputFileError(source, "the file is empty")
     return text
 
 
@@ -125,20 +127,28 @@ def preamble_account(source: str, info: dict) -> tuple[int | None, str | None]:
     return None, None
 
 
-def rows(text: str, header_index: int, delimiter: str,
-         source: str) -> Iterator[tuple[int, list[str]]]:
-    """The CSV rows below the header as (1-based physical line, cells); blank rows skipped."""
+def reader(text: str, header_index: int, delimiter: str) -> tuple[csv.Reader, int]:
+    """A CSV reader over the lines below the header, and the physical line its first row is on."""
     start = _offset_of_line(text, header_index + 1)
-    reader = csv.reader(io.StringIO(text[start:]), delimiter=delimiter)
-    before = header_index + 1  # physical lines consumed so far
-    try:
-        for row in reader:
-            line = before + 1
-            before = header_index + 1 + reader.line_num
-            if row and (row[0] or any(row)):
-                yield line, row
-    except csv.Error as exc:  # e.g. a quote left open at the end of a truncated file
-        raise InputFileError(source, f"unreadable CSV: {exc}", line=before + 1) from None
+    return csv.reader(io.StringIO(text[start:]), delimiter=delimiter), header_index + 2
+
+
+def numbered(rows: csv.Reader, first: int, start: int) -> Iterator[tuple[int, list[str]]]:
+    """(physical line, cells) for the rest of ``rows``, whose next row starts on line ``start``.
+
+    ``first`` is the line ``rows`` began on; counting through ``line_num`` keeps the numbers
+    physical when a quoted cell spans lines. Blank rows are skipped.
+    """
+    for row in rows:
+        line, start = start, first + rows.line_num
+        if row and (row[0] or any(row)):
+            yield line, row
+
+
+def rows(text: str, header_index: int, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+    """The CSV rows below the header as (1-based physical line, cells); blank rows skipped."""
+    cells, first = reader(text, header_index, delimiter)
+    return numbered(cells, first, first)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from pathlib import Path
 
@@ -47,6 +47,7 @@ _ALLOWED_FROM = {
 }
 
 _UNFINISHED = ("intent", "in_flight")
+_NEWEST_FIRST = (runs_table.c.started_at.desc(), runs_table.c.id.desc())
 
 
 @dataclass(frozen=True)
@@ -96,16 +97,19 @@ class Store:
         if self._sqlite:
             database = parsed.database
             if database and database != ":memory:" and not parsed.query.get("uri"):
-                Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise StoreUnavailable(f"the store {self.url} is unreachable: {error}") from error
         self._engine = sa.create_engine(parsed)
         if self._sqlite:
             sa.event.listen(self._engine, "connect", self._on_sqlite_connect)
             sa.event.listen(self._engine, "begin", self._on_sqlite_begin)
 
     def _on_sqlite_connect(self, dbapi_connection, connection_record) -> None:
-        # pysqlite's own BEGIN handling is off (isolation_level None): it would start
-        # transactions lazily, as DEFERRED, which in WAL mode fail at once with "database is
-        # locked" when a reader later tries to write. The "begin" hook emits BEGIN instead.
+        # pysqlite's own BEGIN handling is off (isolation_level None): it begins only before
+        # DML, never before DDL, and always DEFERRED, so a transaction that reads and then
+        # writes can fail at once with "database is locked". The "begin" hook emits BEGIN.
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
         try:
@@ -120,10 +124,14 @@ class Store:
         # WAL is a property of the file: once set it stays, so usually there is nothing to do.
         # Setting it takes an exclusive lock, and when two processes race to set it on a
         # fresh file SQLite refuses one at once, without waiting busy_timeout: so we retry.
+        # (An in-memory database answers "memory" and stays so; that is fine.)
+        if cursor.execute("PRAGMA journal_mode").fetchone()[0] == "wal":
+            return
         deadline = time.monotonic() + self.busy_timeout_ms / 1000
-        while cursor.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+        while True:
             try:
                 cursor.execute("PRAGMA journal_mode = WAL")
+                return
             except sqlite3.OperationalError as error:
                 if not _is_busy(error) or time.monotonic() >= deadline:
                     raise
@@ -139,28 +147,30 @@ class Store:
 
     @contextmanager
     def _transaction(self, mode: str, busy_timeout_ms: int | None = None) -> Iterator[sa.Connection]:
+        busy_timeout_ms = busy_timeout_ms or self.busy_timeout_ms
         connected = False
         try:
             with self._engine.connect() as conn:
                 connected = True
-                conn.execution_options(**{_BEGIN: mode, _BUSY: busy_timeout_ms or self.busy_timeout_ms})
+                conn.execution_options(**{_BEGIN: mode, _BUSY: busy_timeout_ms})
                 with conn.begin() as transaction:
                     yield conn
                     if mode == _READ:
                         transaction.rollback()
         except sa_exc.OperationalError as error:
-            unavailable = self._unavailable(error, connected, busy_timeout_ms or self.busy_timeout_ms)
+            unavailable = self._unavailable(error, connected, busy_timeout_ms)
             if unavailable is None:
                 raise
             raise unavailable from error
 
-    def _unavailable(self, error: sa_exc.OperationalError, connected: bool, waited_ms: int) -> StoreUnavailable | None:
+    def _unavailable(self, error: sa_exc.OperationalError, connected: bool,
+                     waited_ms: int) -> StoreUnavailable | None:
         """Our error for a locked or unreachable database; None for anything else (a bug)."""
         if _is_busy(error.orig):
             return StoreUnavailable(
                 f"the store {self.url} is locked: another process kept a write transaction "
                 f"open while we waited (up to {waited_ms} ms); try again when it has finished")
-        if not connected or error.connection_invalidated or "unable to open" in str(error.orig):
+        if not connected or error.connection_invalidated or _is_unreachable(error.orig):
             return StoreUnavailable(f"the store {self.url} is unreachable: {error.orig}")
         return None
 
@@ -218,7 +228,8 @@ class Store:
         """Record how a run ended; KeyError for an unknown run, ValueError if already finished."""
         _require_aware(now)
         with self.write() as conn:
-            row = conn.execute(sa.select(runs_table.c.ended_at).where(runs_table.c.run_id == run_id)).first()
+            query = sa.select(runs_table.c.ended_at).where(runs_table.c.run_id == run_id)
+            row = conn.execute(query).first()
             if row is None:
                 raise KeyError(f"no run {run_id!r} in the store")
             if row.ended_at is not None:
@@ -232,8 +243,8 @@ class Store:
         if finished_only:
             query = query.where(runs_table.c.ended_at.is_not(None))
         with self.read() as conn:
-            row = conn.execute(query.order_by(runs_table.c.started_at.desc(), runs_table.c.id.desc()).limit(1)).first()
-        return None if row is None else _run_record(row)
+            row = conn.execute(query.order_by(*_NEWEST_FIRST).limit(1)).first()
+        return None if row is None else _record(RunRecord, row)
 
     def runs(self, bot: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Recent runs, newest first, of one bot or of all."""
@@ -241,8 +252,8 @@ class Store:
         if bot is not None:
             query = query.where(runs_table.c.bot == bot)
         with self.read() as conn:
-            rows = conn.execute(query.order_by(runs_table.c.started_at.desc(), runs_table.c.id.desc()).limit(limit)).all()
-        return [_run_record(row) for row in rows]
+            rows = conn.execute(query.order_by(*_NEWEST_FIRST).limit(limit)).all()
+        return [_record(RunRecord, row) for row in rows]
 
     # -- the journal ----------------------------------------------------------------------------
 
@@ -259,7 +270,8 @@ class Store:
                 existing = _select_action(conn, key)
                 if existing is not None:
                     return existing, False
-                if conn.execute(sa.select(runs_table.c.id).where(runs_table.c.run_id == run_id)).first() is None:
+                started = sa.select(runs_table.c.id).where(runs_table.c.run_id == run_id)
+                if conn.execute(started).first() is None:
                     raise ValueError(f"run {run_id} was never started; call start_run() first")
                 conn.execute(actions_table.insert().values(
                     key=key, bot=bot, kind=kind, state="intent", payload=payload, result=None,
@@ -308,7 +320,7 @@ class Store:
                  .where(actions_table.c.bot == bot, actions_table.c.state.in_(_UNFINISHED))
                  .order_by(actions_table.c.created_at, actions_table.c.id))
         with self.read() as conn:
-            return [_action(row) for row in conn.execute(query)]
+            return [_record(Action, row) for row in conn.execute(query)]
 
 
 def _is_busy(error: BaseException) -> bool:
@@ -320,6 +332,12 @@ def _is_busy(error: BaseException) -> bool:
     return "database is locked" in text or "lock timeout" in text
 
 
+def _is_unreachable(error: BaseException) -> bool:
+    """Whether a SQLite error means the file cannot be opened, read or written."""
+    name = getattr(error, "sqlite_errorname", "")
+    return name.startswith(("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_FULL", "SQLITE_READONLY_"))
+
+
 def _require_aware(now: datetime) -> None:
     # Checked here, not only in the column type, so the caller gets a plain ValueError
     # rather than one wrapped in a SQLAlchemy StatementError.
@@ -329,18 +347,9 @@ def _require_aware(now: datetime) -> None:
 
 def _select_action(conn: sa.Connection, key: str) -> Action | None:
     row = conn.execute(sa.select(actions_table).where(actions_table.c.key == key)).first()
-    return None if row is None else _action(row)
+    return None if row is None else _record(Action, row)
 
 
-def _action(row: sa.Row) -> Action:
-    return Action(
-        key=row.key, bot=row.bot, kind=row.kind, state=row.state, payload=row.payload,
-        result=row.result, run_id=row.run_id, attempts=row.attempts, error=row.error,
-        created_at=row.created_at, updated_at=row.updated_at)
-
-
-def _run_record(row: sa.Row) -> RunRecord:
-    return RunRecord(
-        run_id=row.run_id, bot=row.bot, started_at=row.started_at, ended_at=row.ended_at,
-        outcome=row.outcome, exit_code=row.exit_code, dry_run=bool(row.dry_run),
-        counts=row.counts, message=row.message, pid=row.pid)
+def _record(cls, row: sa.Row):
+    """A RunRecord or an Action from a row: the dataclasses' fields are column names."""
+    return cls(**{field.name: row._mapping[field.name] for field in fields(cls)})

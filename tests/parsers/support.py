@@ -1,10 +1,8 @@
-"""Shared paths and helpers for the statement parser tests."""
+"""Shared paths and helpers for the statement parser tests (imported, not a conftest)."""
 
 from __future__ import annotations
 
 from pathlib import Path
-
-import pytest
 
 from bots.parsers import Statement, parse_statement
 
@@ -23,7 +21,3 @@ def parse_sample(path: Path, **kwargs) -> Statement:
     kwargs.setdefault("account_no", ACCOUNT_HINTS.get(path.name))
     return parse_statement(path.read_bytes(), path.name, **kwargs)
 
-
-@pytest.fixture(params=SAMPLES, ids=[p.name for p in SAMPLES])
-def sample(request) -> Path:
-    return request.param
