@@ -3,6 +3,7 @@
     python -m bots run BOT [--dry-run] [--statement FILE ...]
     python -m bots schedule [--list]
     python -m bots portals [--seed DIR] [--host H] [--port N]
+    python -m bots escalations list|resolve ...
     python -m bots demo
 
 Exit codes: 0 finished, 2 bad input or settings, 3 a portal stayed unavailable,
@@ -55,6 +56,17 @@ def build_parser() -> argparse.ArgumentParser:
     portals.add_argument("--host", default="127.0.0.1")
     portals.add_argument("--port", type=int, default=8765, help="0 picks a free port")
 
+    escalations = commands.add_parser("escalations", help="finance: list, credit by hand or reject escalations",
+                                      description="Close the loop on escalated statement lines.")
+    actions = escalations.add_subparsers(dest="action", required=True, metavar="ACTION")
+    listing = actions.add_parser("list", help="the open escalations (--all: every one)")
+    listing.add_argument("--all", action="store_true", help="include resolved and rejected ones")
+    resolve = actions.add_parser("resolve", help="credit an escalation to an agent, or reject it")
+    resolve.add_argument("id", type=int, metavar="ID", help="the escalation's number (ESK-ID)")
+    resolve.add_argument("--agent", help="the agent to credit the line's amount to (manual balance add)")
+    resolve.add_argument("--reject", action="store_true", help="close it without crediting anything")
+    resolve.add_argument("--note", required=True, help="why: goes into the balance log and the workbook")
+
     commands.add_parser("demo", help="start the demo world, run every bot once, print a summary",
                         description="Start the mock world from fixtures/world/, run each bot once, print "
                                     "a summary with the report paths, stop the world.")
@@ -85,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
                 return 0
             run_scheduler(settings)
             return 0
+        if args.command == "escalations":
+            from bots import escalations
+
+            if args.action == "list":
+                return escalations.list_escalations(settings, show_all=args.all)
+            return escalations.resolve(settings, args.id, agent=args.agent, note=args.note, reject=args.reject)
         if args.command == "demo":
             from bots.demo import run_demo
 

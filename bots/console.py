@@ -21,7 +21,9 @@ def run_and_report(bot: str, settings, *, dry_run: bool = False, statements=()) 
     with _progress(interactive) as track:
         result = run_bot(bot, settings, dry_run=dry_run, statements=statements, progress=track)
     print_summary(console, bot, result, dry_run)
-    return 0
+    for problem in result.problems:
+        print(f"error: {mask(problem)}", file=sys.stderr)
+    return 2 if result.problems else 0
 
 
 def print_summary(console: Console, bot: str, result: RunResult, dry_run: bool = False) -> None:

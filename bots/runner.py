@@ -43,6 +43,7 @@ class RunResult:
     reports: list[Path] = field(default_factory=list)
     details: list[list[str]] = field(default_factory=list)  # rows of the summary table
     detail_header: list[str] = field(default_factory=list)
+    problems: list[str] = field(default_factory=list)  # bad inputs skipped (the run ends with exit 2)
 
 
 @dataclass
@@ -105,7 +106,8 @@ def run_bot(name: str, settings: Settings, *, dry_run: bool = False, statements=
         store = Store(settings.database_url)
         try:
             store.migrate()
-            store.start_run(name, run_id, clock.now(), dry_run=dry_run, pid=os.getpid())
+            if not dry_run:  # a dry run writes nothing anywhere, not even its own record
+                store.start_run(name, run_id, clock.now(), dry_run=dry_run, pid=os.getpid())
             with logger.contextualize(run_id=run_id, bot=name):
                 return _run(module, name, run_id, settings, store, clock, dry_run, statements, progress)
         finally:
@@ -121,6 +123,8 @@ def _run(module, name, run_id, settings, store, clock, dry_run, statements, prog
                              [Path(p) for p in statements], progress)
             result = module.run(ctx)
         outcome, code = ("dry_run" if dry_run else "ok"), 0
+        if result.problems:  # bad files were skipped; the rest of the work is kept
+            outcome, code, message = "bad_input", 2, "; ".join(result.problems)
         return result
     except BotError as exc:
         code, message = exc.exit_code, str(exc)
@@ -132,7 +136,8 @@ def _run(module, name, run_id, settings, store, clock, dry_run, statements, prog
         logger.exception("run failed unexpectedly")
         raise
     finally:
-        store.finish_run(run_id, clock.now(), outcome, code, result.counts, message)
+        if not dry_run:
+            store.finish_run(run_id, clock.now(), outcome, code, result.counts, message)
         logger.info("run finished: {} {}", outcome, result.counts)
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
@@ -133,22 +134,34 @@ def reader(text: str, header_index: int, delimiter: str) -> tuple[csv.Reader, in
     return csv.reader(io.StringIO(text[start:]), delimiter=delimiter), header_index + 2
 
 
-def numbered(rows: csv.Reader, first: int, start: int) -> Iterator[tuple[int, list[str]]]:
+def numbered(rows: csv.Reader, first: int, start: int,
+             source: str) -> Iterator[tuple[int, list[str]]]:
     """(physical line, cells) for the rest of ``rows``, whose next row starts on line ``start``.
 
     ``first`` is the line ``rows`` began on; counting through ``line_num`` keeps the numbers
     physical when a quoted cell spans lines. Blank rows are skipped.
     """
-    for row in rows:
-        line, start = start, first + rows.line_num
-        if row and (row[0] or any(row)):
-            yield line, row
+    with csv_errors(source, rows, first):
+        for row in rows:
+            line, start = start, first + rows.line_num
+            if row and (row[0] or any(row)):
+                yield line, row
 
 
-def rows(text: str, header_index: int, delimiter: str) -> Iterator[tuple[int, list[str]]]:
+def rows(text: str, header_index: int, delimiter: str,
+         source: str) -> Iterator[tuple[int, list[str]]]:
     """The CSV rows below the header as (1-based physical line, cells); blank rows skipped."""
     cells, first = reader(text, header_index, delimiter)
-    return numbered(cells, first, first)
+    return numbered(cells, first, first, source)
+
+
+@contextmanager
+def csv_errors(source: str, rows: csv.Reader, first: int):
+    """Turn the csv module's own errors (a quote left open swallowing the file) into ours."""
+    try:
+        yield
+    except csv.Error as exc:
+        raise InputFileError(source, f"unreadable CSV: {exc}", line=first + rows.line_num) from None
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,7 @@ class BniCsv:
         width = len(header)
         last = max(COLUMNS, key=at.__getitem__)
         lines: list[StatementLine] = []
-        for line, row in base.rows(text, header_index, ","):
+        for line, row in base.rows(text, header_index, ",", source):
             field = "posted"
             try:
                 if len(row) != width:

@@ -61,7 +61,7 @@ class BriCms:
         last = max(COLUMNS, key=at.__getitem__)
         lines: list[StatementLine] = []
         account = raw_account = first_line = None
-        for line, row in base.rows(text, header_index, ","):
+        for line, row in base.rows(text, header_index, ",", source):
             field = "account"
             try:
                 if len(row) != width:

@@ -60,7 +60,7 @@ class MandiriMcm:
         last = max(COLUMNS, key=i.__getitem__)
         lines: list[StatementLine] = []
         account = raw_account = first_line = None
-        for line, row in base.rows(text, header_index, ";"):
+        for line, row in base.rows(text, header_index, ";", source):
             field = "account"
             try:
                 if len(row) != width:

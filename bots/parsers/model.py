@@ -32,7 +32,7 @@ FINGERPRINT_VERSION = "statement-line/v1"  # change only with a migration of sto
 _set = object.__setattr__
 
 
-@dataclass(frozen=True, slots=True, init=False)
+@dataclass(frozen=True, init=False)
 class StatementLine:
     """One line of a bank statement (one mutasi), normalised across banks and exports."""
 
@@ -47,22 +47,18 @@ class StatementLine:
     pending: bool
     source_line: int  # 1-based physical line of the file where the row starts
 
-    # Written out because the frozen __init__ dataclass generates looks object.__setattr__ up
-    # again for every field: binding it once halves construction, a third of the parse time of
-    # a 100,000-line export. A test keeps this signature equal to the fields above.
+    # Written out because the frozen __init__ dataclass generates sets the fields one
+    # object.__setattr__ call at a time; setting __dict__ once makes building a line ~25%
+    # cheaper, and building lines is a third of the time a 100,000-line export takes.
+    # (No slots for the same reason.) A test keeps this signature equal to the fields above.
     def __init__(self, bank: str, account_no: str, posted_on: date | None,
                  posted_at: datetime | None, description: str, amount: Decimal, direction: str,
                  balance: Decimal | None, pending: bool, source_line: int, *, _set=_set) -> None:
-        _set(self, "bank", bank)
-        _set(self, "account_no", account_no)
-        _set(self, "posted_on", posted_on)
-        _set(self, "posted_at", posted_at)
-        _set(self, "description", description)
-        _set(self, "amount", amount)
-        _set(self, "direction", direction)
-        _set(self, "balance", balance)
-        _set(self, "pending", pending)
-        _set(self, "source_line", source_line)
+        _set(self, "__dict__", {
+            "bank": bank, "account_no": account_no, "posted_on": posted_on,
+            "posted_at": posted_at, "description": description, "amount": amount,
+            "direction": direction, "balance": balance, "pending": pending,
+            "source_line": source_line})
 
 
 @dataclass(frozen=True, slots=True)

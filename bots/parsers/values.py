@@ -14,7 +14,7 @@ from decimal import Decimal
 
 # "1,500,000.00": thousands commas must group by three, or "150000,00" (a decimal comma)
 # would silently become 15 million.
-_PLAIN = re.compile(r"[0-9]+\.[0-9]{2}")
+PLAIN_AMOUNT = re.compile(r"[0-9]+\.[0-9]{2}")  # 150000.00: nearly every cell
 _ANY_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?|\.[0-9]{1,2}")
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?")
 _DECIMAL_COMMA = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?|[0-9]+,[0-9]{1,2}")
@@ -49,7 +49,7 @@ def parse_amount(raw: str) -> Decimal:
     Accepts ``1500000.00``, ``1,500,000.00``, `` 20,000 `` and ``.00``; rejects a decimal
     comma (``1.500.000,00``), a currency sign, a sign, more than two decimals and blanks.
     """
-    if _PLAIN.fullmatch(raw):  # nearly every cell: one C-level check, then exact conversion
+    if PLAIN_AMOUNT.fullmatch(raw):  # one C-level check, then an exact conversion
         return Decimal(raw)
     text = raw.strip()
     if "," in text:

@@ -1,14 +1,19 @@
-"""`/otomax/`: the transaction server's web admin — agents and their balances (saldo).
+"""`/otomax/`: the transaction server's web admin — agents, deposit tickets, balances (saldo).
 
-The bot issues add deposit tickets, the manual balance add, the transaction report and the
-agents' complaints to this module's portal.
+Pages here, rules in `otomax_deposits`. The ticket list and the balance log each have a CSV
+export with the same filters, as the real admin does; that is what the bots read. The bot
+issues still to come add the transaction report and the agents' complaints.
 """
 
 from __future__ import annotations
 
+from urllib.parse import quote, urlencode
+
 from flask import request
 
 from mock_portals.framework import Column, Portal, rupiah
+from mock_portals.portals import otomax_deposits as rules
+from mock_portals.portals.otomax_deposits import Refused
 from mock_portals.world import World
 
 AGENT_COLUMNS = [Column("ID Agen", "agent_id"), Column("Nama", "name"), Column("Telepon", "phone"),
@@ -16,20 +21,47 @@ AGENT_COLUMNS = [Column("ID Agen", "agent_id"), Column("Nama", "name"), Column("
 BALANCE_LOG_COLUMNS = [Column("Waktu", "created_at", "time"), Column("Jenis", "kind"),
                        Column("Nominal", "amount", "rupiah"), Column("Tiket", "ticket_id"),
                        Column("Keterangan", "note")]
+HISTORY_COLUMNS = BALANCE_LOG_COLUMNS[:1] + [Column("ID Agen", "agent_id")] + BALANCE_LOG_COLUMNS[1:]
+TICKET_COLUMNS = [Column("ID Tiket", "ticket_id"), Column("ID Agen", "agent_id"),
+                  Column("Nominal", "amount", "rupiah"), Column("Bank", "bank_label"),
+                  Column("No. Rekening", "account_no"), Column("Dibuat", "created_at", "time"),
+                  Column("Berlaku s/d", "expires_at", "time"), Column("Status", "status"),
+                  Column("Disetujui", "approved_at", "time")]
+TICKET_FILTERS = [
+    {"name": "status", "label": "Status", "choices": rules.STATUS_CHOICES},
+    {"name": "bank", "label": "Bank", "choices": rules.BANK_CHOICES},
+    {"name": "dari", "label": "Dari tanggal", "type": "date"},
+    {"name": "sampai", "label": "Sampai tanggal", "type": "date"},
+    {"name": "q", "label": "ID tiket atau agen"},
+]
+HISTORY_FILTERS = [{"name": "agen", "label": "ID Agen"}, {"name": "q", "label": "Keterangan memuat"}]
 
 
 def build(world: World, key: str, title: str) -> Portal:
-    portal = Portal(world, key, title, nav=[("Agen", "agents")])
+    portal = Portal(world, key, title, nav=[
+        ("Agen", "agents"), ("Tiket Deposit", "tickets"), ("Tambah Saldo", "add_balance"),
+        ("Riwayat Saldo", "balance_history")])
 
     def agent(agent_id: str) -> dict | None:
         return next((a for a in world.table("agents") if a["agent_id"] == agent_id), None)
 
+    def refused(exc: Refused):
+        return portal.message(exc.title, exc.text, status=exc.status, back=request.referrer)
+
+    def export_link(endpoint_path: str) -> str:
+        # the export takes the listing's filters, without its pagination
+        args = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
+        return f"{request.script_root}{endpoint_path}" + (f"?{urlencode(args)}" if args else "")
+
     @portal.page("/")
     def home():
         agents = world.table("agents")
+        now = world.now()
         return portal.render("home.html", cards=[
             ("Jumlah agen", len(agents)),
             ("Total saldo agen", rupiah(sum(a["balance"] for a in agents))),
+            ("Tiket deposit terbuka",
+             sum(rules.shown_status(t, now) == "OPEN" for t in world.table("tickets"))),
         ])
 
     @portal.page("/agen")
@@ -52,5 +84,62 @@ def build(world: World, key: str, title: str) -> Portal:
                               list(reversed(log)),
                               intro=f"Saldo saat ini: {rupiah(found['balance'])}")
 
-    return portal
+    # -- deposit tickets ---------------------------------------------------------------------------
+    def approve_button(ticket: dict) -> list[dict]:
+        if ticket["status"] != "OPEN":
+            return []
+        url = f"{request.script_root}/tiket/{quote(ticket['ticket_id'], safe='')}/setujui"
+        return [{"label": "Setujui", "method": "post", "url": url}]
 
+    @portal.page("/tiket")
+    def tickets():
+        try:
+            rows = rules.ticket_rows(world, request.args)
+        except Refused as exc:
+            return refused(exc)
+        return portal.listing("Tiket Deposit", TICKET_COLUMNS, rows, filters=TICKET_FILTERS,
+                              actions=approve_button, export=export_link("/tiket/unduh"))
+
+    @portal.page("/tiket/unduh")
+    def tickets_export():
+        try:
+            rows = rules.ticket_rows(world, request.args)
+        except Refused as exc:
+            return refused(exc)
+        return rules.csv_answer(rows, rules.TICKET_CSV, "tiket-deposit", world.now())
+
+    @portal.page("/tiket/<ticket_id>/setujui", methods=["POST"])
+    def approve_ticket(ticket_id: str):
+        try:
+            ticket, credited_agent = rules.approve(world, ticket_id)
+        except Refused as exc:
+            return refused(exc)
+        return portal.message("Tiket Disetujui", f"Tiket {ticket['ticket_id']} disetujui: "
+                              + rules.credited(credited_agent, ticket["amount"]),
+                              back=f"{request.script_root}/tiket")
+
+    # -- balance (saldo) ----------------------------------------------------------------------------
+    @portal.page("/saldo/tambah", methods=["GET", "POST"])
+    def add_balance():
+        if request.method == "GET":
+            return portal.render("otomax_saldo_tambah.html", title="Tambah Saldo")
+        try:
+            changed, amount = rules.add_balance(world, request.form.get("agent_id", ""),
+                                                request.form.get("amount", ""),
+                                                request.form.get("note", ""))
+        except Refused as exc:
+            return refused(exc)
+        return portal.message("Saldo Ditambahkan", "Tambah saldo berhasil: " + rules.credited(changed, amount),
+                              back=f"{request.script_root}/saldo/riwayat")
+
+    @portal.page("/saldo/riwayat")
+    def balance_history():
+        return portal.listing("Riwayat Saldo", HISTORY_COLUMNS, rules.balance_rows(world, request.args),
+                              filters=HISTORY_FILTERS, export=export_link("/saldo/riwayat/unduh"))
+
+    @portal.page("/saldo/riwayat/unduh")
+    def balance_history_export():
+        return rules.csv_answer(rules.balance_rows(world, request.args), rules.BALANCE_LOG_CSV,
+                                "riwayat-saldo", world.now())
+
+    return portal

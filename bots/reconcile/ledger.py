@@ -1,0 +1,241 @@
+"""The reconciliation's store: statement lines by fingerprint, outcomes, tickets, escalations.
+
+Every method is one short transaction. Lines are keyed by their fingerprint (DESIGN §5), so
+overlapping downloads and re-imported files add nothing; a BCA PEND line seen posted later
+is updated in place (same row, same outcome), never counted twice.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from bots.parsers import Statement, pending_match_key, with_occurrences
+from bots.reconcile.matching import CreditLine, Outcome
+from bots.reconcile.tables import deposit_tickets, escalations, statement_coverage, statement_lines
+from bots.store import Action, Store
+from bots.store.models import actions
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+@dataclass(frozen=True)
+class Added:
+    """What reading one statement changed: new lines, lines already known, PEND lines posted."""
+
+    new: int = 0
+    known: int = 0
+    posted: int = 0
+
+    def __add__(self, other: "Added") -> "Added":
+        return Added(self.new + other.new, self.known + other.known, self.posted + other.posted)
+
+
+@dataclass(frozen=True)
+class Escalation:
+    id: int
+    fingerprint: str
+    code: str
+    reason: str
+    candidates: list
+    status: str
+    created_at: datetime
+    notified_at: datetime | None
+    resolved_at: datetime | None
+    agent_id: str | None
+    note: str | None
+    bank: str
+    account_no: str
+    day: date
+    description: str
+    amount: Decimal
+
+
+def _pending_key(line) -> str:
+    return hashlib.sha256("|".join(map(str, pending_match_key(line))).encode()).hexdigest()[:32]
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=JAKARTA)
+
+
+class Ledger:
+    def __init__(self, store: Store):
+        self.store = store
+
+    # -- statement lines --------------------------------------------------------------------------
+    def fingerprints(self, statement: Statement) -> list[tuple[object, str]]:
+        return with_occurrences(statement.lines)
+
+    def unknown(self, statement: Statement) -> list[tuple[object, str]]:
+        """The statement's lines the store does not know yet (read only: for dry runs)."""
+        pairs = self.fingerprints(statement)
+        with self.store.read() as conn:
+            known = self._known(conn, [fp for _, fp in pairs])
+        return [(line, fp) for line, fp in pairs if fp not in known]
+
+    @staticmethod
+    def _known(conn, fps: list[str]) -> set[str]:
+        found: set[str] = set()
+        for start in range(0, len(fps), 500):
+            chunk = fps[start:start + 500]
+            rows = conn.execute(sa.select(statement_lines.c.fingerprint, statement_lines.c.pending_fingerprint).where(
+                sa.or_(statement_lines.c.fingerprint.in_(chunk), statement_lines.c.pending_fingerprint.in_(chunk))))
+            for fp, pending_fp in rows:
+                found |= {fp, pending_fp}
+        return found
+
+    def add(self, statement: Statement, source: str, run_id: str, now: datetime) -> Added:
+        """Store the statement's new lines; known ones are skipped, posted PEND lines updated."""
+        pairs = self.fingerprints(statement)
+        added = Added()
+        with self.store.write() as conn:
+            known = self._known(conn, [fp for _, fp in pairs])
+            for line, fp in pairs:
+                if fp in known:
+                    added += Added(known=1)
+                    continue
+                key = _pending_key(line)
+                values = dict(
+                    bank=line.bank, account_no=line.account_no,
+                    day=line.posted_on or now.astimezone(JAKARTA).date(), posted_on=line.posted_on,
+                    posted_at=_aware(line.posted_at), description=line.description, amount=str(line.amount),
+                    direction=line.direction, balance=None if line.balance is None else str(line.balance),
+                    pending=line.pending, pending_key=key)
+                waiting = None if line.pending else conn.execute(
+                    sa.select(statement_lines.c.id, statement_lines.c.fingerprint).where(
+                        statement_lines.c.pending_key == key, statement_lines.c.pending.is_(True))
+                    .order_by(statement_lines.c.id).limit(1)).first()
+                if waiting is not None:  # the PEND line we already have, now posted: same line
+                    conn.execute(statement_lines.update().where(statement_lines.c.id == waiting.id).values(
+                        fingerprint=fp, pending_fingerprint=waiting.fingerprint, **values))
+                    added += Added(posted=1)
+                else:
+                    conn.execute(statement_lines.insert().values(
+                        fingerprint=fp, source=source, first_seen_at=now, run_id=run_id, **values))
+                    added += Added(new=1)
+                known.add(fp)
+        return added
+
+    def undecided(self) -> list[CreditLine]:
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(statement_lines).where(statement_lines.c.code.is_(None))
+                                .order_by(statement_lines.c.id)).all()
+        return [self._credit_line(r) for r in rows]
+
+    @staticmethod
+    def _credit_line(row) -> CreditLine:
+        return CreditLine(row.fingerprint, row.bank, row.account_no, Decimal(row.amount), row.direction,
+                          row.posted_on, row.posted_at.astimezone(JAKARTA) if row.posted_at else None,
+                          row.first_seen_at)
+
+    def credit_line(self, fingerprint: str) -> CreditLine | None:
+        with self.store.read() as conn:
+            row = conn.execute(sa.select(statement_lines).where(statement_lines.c.fingerprint == fingerprint)).first()
+        return None if row is None else self._credit_line(row)
+
+    def record(self, outcome: Outcome, now: datetime) -> bool:
+        """Write a line's outcome once; returns False if the line already had one."""
+        with self.store.write() as conn:
+            done = conn.execute(statement_lines.update().where(
+                statement_lines.c.fingerprint == outcome.fingerprint, statement_lines.c.code.is_(None)).values(
+                code=outcome.code, reason=outcome.reason, ticket_id=outcome.ticket_id, agent_id=outcome.agent_id,
+                candidates=list(outcome.candidates), decided_at=now))
+            return done.rowcount == 1
+
+    def approvals(self, *, state: str | None = None, undecided_only: bool = False) -> list[Action]:
+        """The journal's ticket approvals (optionally: whose line has no outcome yet)."""
+        query = sa.select(actions.c.key).where(actions.c.kind == "approve_ticket").order_by(actions.c.id)
+        if state:
+            query = query.where(actions.c.state == state)
+        with self.store.read() as conn:
+            keys = list(conn.execute(query).scalars())
+        found = [self.store.get_action(key) for key in keys]
+        if undecided_only:
+            undecided = {line.fingerprint for line in self.undecided()}
+            found = [a for a in found if a.payload["line"] in undecided]
+        return found
+
+    def claimed_tickets(self) -> set[str]:
+        """Tickets a line of ours has paid or is paying (any approval not failed)."""
+        return {a.payload["ticket_id"] for a in self.approvals() if a.state != "failed"}
+
+    def lines_of(self, day: date) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(statement_lines).where(statement_lines.c.day == day)
+                                .order_by(statement_lines.c.bank, statement_lines.c.account_no,
+                                          statement_lines.c.posted_at, statement_lines.c.id)).all()
+
+    # -- coverage ----------------------------------------------------------------------------------
+    def covered_until(self, bank: str, account_no: str) -> date | None:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(statement_coverage.c.covered_until).where(
+                statement_coverage.c.bank == bank, statement_coverage.c.account_no == account_no)).scalar()
+
+    def cover(self, bank: str, account_no: str, until: date, now: datetime) -> None:
+        with self.store.write() as conn:
+            updated = conn.execute(statement_coverage.update().where(
+                statement_coverage.c.bank == bank, statement_coverage.c.account_no == account_no).values(
+                covered_until=until, updated_at=now))
+            if updated.rowcount == 0:
+                conn.execute(statement_coverage.insert().values(bank=bank, account_no=account_no,
+                                                                covered_until=until, updated_at=now))
+
+    # -- tickets -------------------------------------------------------------------------------------
+    def save_tickets(self, tickets, now: datetime) -> None:
+        with self.store.write() as conn:
+            for t in tickets:
+                values = dict(agent_id=t.agent_id, amount=t.amount, bank=t.bank, account_no=t.account_no,
+                              created_at=t.created_at, expires_at=t.expires_at, status=t.status,
+                              approved_at=t.approved_at, seen_at=now)
+                if conn.execute(deposit_tickets.update().where(deposit_tickets.c.ticket_id == t.ticket_id)
+                                .values(**values)).rowcount == 0:
+                    conn.execute(deposit_tickets.insert().values(ticket_id=t.ticket_id, **values))
+
+    def open_tickets(self) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(deposit_tickets).where(deposit_tickets.c.status == "OPEN")
+                                .order_by(deposit_tickets.c.created_at)).all()
+
+    # -- escalations ------------------------------------------------------------------------------------
+    def escalate(self, outcome: Outcome, now: datetime) -> int:
+        """The line's escalation (created once; the same id every time after)."""
+        with self.store.write() as conn:
+            found = conn.execute(sa.select(escalations.c.id).where(
+                escalations.c.fingerprint == outcome.fingerprint)).scalar()
+            if found is not None:
+                return found
+            return conn.execute(escalations.insert().values(
+                fingerprint=outcome.fingerprint, code=outcome.code, reason=outcome.reason,
+                candidates=list(outcome.candidates), status="OPEN", created_at=now)).inserted_primary_key[0]
+
+    def mark_notified(self, escalation_id: int, now: datetime) -> None:
+        with self.store.write() as conn:
+            conn.execute(escalations.update().where(escalations.c.id == escalation_id).values(notified_at=now))
+
+    def close_escalation(self, escalation_id: int, status: str, now: datetime, agent_id: str | None,
+                         note: str) -> None:
+        with self.store.write() as conn:
+            conn.execute(escalations.update().where(escalations.c.id == escalation_id).values(
+                status=status, resolved_at=now, agent_id=agent_id, note=note))
+
+    def escalations(self, *, status: str | None = None, escalation_id: int | None = None) -> list[Escalation]:
+        query = sa.select(escalations, statement_lines.c.bank, statement_lines.c.account_no, statement_lines.c.day,
+                          statement_lines.c.description, statement_lines.c.amount).join(
+            statement_lines, statement_lines.c.fingerprint == escalations.c.fingerprint).order_by(escalations.c.id)
+        if status:
+            query = query.where(escalations.c.status == status)
+        if escalation_id is not None:
+            query = query.where(escalations.c.id == escalation_id)
+        with self.store.read() as conn:
+            rows = conn.execute(query).all()
+        return [Escalation(r.id, r.fingerprint, r.code, r.reason, r.candidates, r.status, r.created_at,
+                           r.notified_at, r.resolved_at, r.agent_id, r.note, r.bank, r.account_no, r.day,
+                           r.description, Decimal(r.amount)) for r in rows]

@@ -1,0 +1,85 @@
+"""The reconciliation's memory: statement lines with their outcome, tickets seen, escalations.
+
+Created by migration 0002_reconcile; the shapes here must match it.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from bots.store.models import JSONText, UtcDateTime, metadata
+
+#: Every statement line (mutasi) ever read, once, by its fingerprint (DESIGN §5).
+statement_lines = sa.Table(
+    "statement_lines", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    # a BCA PEND line keeps its pending fingerprint here once it is seen posted
+    sa.Column("pending_fingerprint", sa.String(64), nullable=True),
+    sa.Column("pending_key", sa.String(64), nullable=True),
+    sa.Column("bank", sa.String(16), nullable=False),
+    sa.Column("account_no", sa.String(32), nullable=False),
+    sa.Column("day", sa.Date, nullable=False),               # the business day it belongs to (WIB)
+    sa.Column("posted_on", sa.Date, nullable=True),
+    sa.Column("posted_at", UtcDateTime, nullable=True),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("amount", sa.String(24), nullable=False),        # exact decimal as text: 500123.00
+    sa.Column("direction", sa.String(2), nullable=False),
+    sa.Column("balance", sa.String(24), nullable=True),
+    sa.Column("pending", sa.Boolean, nullable=False),
+    sa.Column("source", sa.Text, nullable=False),
+    sa.Column("first_seen_at", UtcDateTime, nullable=False),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(40), nullable=True),          # the outcome; NULL until decided
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("ticket_id", sa.String(64), nullable=True),
+    sa.Column("agent_id", sa.String(64), nullable=True),
+    sa.Column("candidates", JSONText, nullable=True),
+    sa.Column("decided_at", UtcDateTime, nullable=True),
+    sa.UniqueConstraint("fingerprint", name="uq_statement_lines_fingerprint"),
+    sa.Index("ix_statement_lines_day", "day"),
+    sa.Index("ix_statement_lines_pending_key", "pending_key"),
+)
+
+#: The deposit tickets as last seen on the transaction server.
+deposit_tickets = sa.Table(
+    "deposit_tickets", metadata,
+    sa.Column("ticket_id", sa.String(64), primary_key=True),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("bank", sa.String(16), nullable=False),
+    sa.Column("account_no", sa.String(32), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("expires_at", UtcDateTime, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("approved_at", UtcDateTime, nullable=True),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+)
+
+#: One escalation per escalated statement line, never two (finance closes it by hand).
+escalations = sa.Table(
+    "escalations", metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("fingerprint", sa.String(64), nullable=False),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("candidates", JSONText, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),       # OPEN | RESOLVED | REJECTED
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("notified_at", UtcDateTime, nullable=True),
+    sa.Column("resolved_at", UtcDateTime, nullable=True),
+    sa.Column("agent_id", sa.String(64), nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.UniqueConstraint("fingerprint", name="uq_escalations_fingerprint"),
+    sa.ForeignKeyConstraint(["fingerprint"], ["statement_lines.fingerprint"], name="fk_escalations_line",
+                            onupdate="CASCADE"),
+)
+
+#: How far each account's statement has been read (the next download starts before it).
+statement_coverage = sa.Table(
+    "statement_coverage", metadata,
+    sa.Column("bank", sa.String(16), primary_key=True),
+    sa.Column("account_no", sa.String(32), primary_key=True),
+    sa.Column("covered_until", sa.Date, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+)
