@@ -16,6 +16,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bots.clock import clock_for
+from bots.crashpoints import NEVER, CrashPoints
 from bots.errors import BusinessError
 from bots.lock import RunLock
 from bots.portals.otomax import OtomaxAdmin
@@ -72,7 +73,7 @@ def resolve(settings: Settings, escalation_id: int, *, agent: str | None, note: 
                 otomax = OtomaxAdmin(browser, settings.portal("otomax"), attempts=settings.retry_attempts,
                                      backoff_seconds=settings.retry_backoff_seconds)
                 balance = credit_once(store, otomax, escalation_id, agent, int(escalation.amount), note, run_id,
-                                      clock.now)
+                                      clock.now, CrashPoints(settings.crash_at))
             ledger.close_escalation(escalation_id, "RESOLVED", clock.now(), agent, note)
             store.finish_run(run_id, clock.now(), "ok", 0, {"credited": int(escalation.amount)})
         except BaseException as exc:
@@ -84,7 +85,7 @@ def resolve(settings: Settings, escalation_id: int, *, agent: str | None, note: 
 
 
 def credit_once(store: Store, otomax, escalation_id: int, agent: str, amount: int, note: str, run_id: str,
-                now) -> int | None:
+                now, crash: CrashPoints = NEVER) -> int | None:
     """The manual balance add, exactly once: intent → check the log → add → verify → done."""
     key = f"manual:escalation:{escalation_id}"
     marker = f"BOT:{key}"
@@ -98,7 +99,9 @@ def credit_once(store: Store, otomax, escalation_id: int, agent: str, amount: in
         store.mark_done(key, {"how": "found in the balance log"}, now())
         return None
     store.mark_in_flight(key, now())
+    crash("manual:after_in_flight")
     balance = otomax.add_balance(agent, amount, f"{note} [{marker}]")
+    crash("manual:after_add")
     if not otomax.balance_log(agent_id=agent, note_contains=marker):
         raise BusinessError(f"the balance add for ESK-{escalation_id} is not in the balance log; check by hand")
     store.mark_done(key, {"how": "added", "balance": balance}, now())

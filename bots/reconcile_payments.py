@@ -21,6 +21,7 @@ from pathlib import Path
 
 from loguru import logger
 
+from bots.crashpoints import CrashPoints
 from bots.errors import ConfigError, InputFileError
 from bots.notify import notifier_for
 from bots.parsers import Statement, parse_statement
@@ -62,7 +63,7 @@ def run(ctx: RunContext) -> RunResult:
     ledger = Ledger(ctx.store)
     otomax = ctx.portal(OtomaxAdmin, "otomax")
     executor = Executor(ctx.store, ledger, otomax, notifier_for(settings), ctx.run_id, ctx.clock.now,
-                        already_notified=_inbox_check(ctx))
+                        already_notified=_inbox_check(ctx), crash=CrashPoints(settings.crash_at))
     recovered = [] if ctx.dry_run else executor.recover()
 
     tickets = otomax.tickets(since=today - timedelta(days=config["ticket_lookback_days"]))

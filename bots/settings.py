@@ -23,6 +23,7 @@ Precedence, lowest first — the one written order every command follows:
 | misfire_grace_seconds  | 600                        | —                  | schedule.misfire_grace_seconds|
 | schedules              | see config/bots.toml       | —                  | schedule.jobs.<bot>           |
 | now                    | (the system clock)         | BOTS_NOW           | —   (replays and tests only)  |
+| crash_at               | (never)                    | BOTS_CRASH_AT      | —   (tests only: bots/crashpoints.py) |
 
 Bot issues add their own tables (`[reconcile_payments]`…) to `config/*.toml`; they are kept
 in `Settings.sections` and validated by the bot that owns them.
@@ -103,6 +104,7 @@ class Settings:
     misfire_grace_seconds: int
     schedules: dict[str, Schedule]
     now: datetime | None
+    crash_at: str | None
     env: Mapping[str, str] = field(repr=False)
     sections: Mapping[str, Any] = field(repr=False)
 
@@ -227,6 +229,7 @@ def load_settings(*, env_file: str | Path | None = None, config_dir: str | Path 
         misfire_grace_seconds=_int("schedule.misfire_grace_seconds", schedule["misfire_grace_seconds"], 1),
         schedules=_schedules(schedule.get("jobs", {})),
         now=now,
+        crash_at=_crash_point(env.get("BOTS_CRASH_AT")),
         env=env,
         sections={k: v for k, v in toml.items() if k not in DEFAULTS},
     )
@@ -307,6 +310,17 @@ def _datetime(key: str, value: str, tz: ZoneInfo) -> datetime:
     except ValueError:
         raise ConfigError(key, "an ISO 8601 time like 2026-11-22T09:15:00+07:00", value) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=tz)
+
+
+def _crash_point(spec: str | None) -> str | None:
+    from bots.crashpoints import POINTS
+
+    if not spec:
+        return None
+    point, _, nth = spec.partition("@")
+    if point not in POINTS or (nth and not nth.isdigit()):
+        raise ConfigError("BOTS_CRASH_AT", f"one of {', '.join(POINTS)}, optionally @N", spec)
+    return spec
 
 
 def parse_every(key: str, text: str) -> int:

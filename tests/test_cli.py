@@ -14,7 +14,7 @@ import pytest
 from bots.cli import build_parser
 from tests.conftest import ROOT, run_cli
 
-COMMANDS = ["run", "schedule", "portals", "demo"]
+COMMANDS = ["run", "schedule", "portals", "demo", "escalations"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)

@@ -15,7 +15,10 @@ Choices:
 - ``account_no`` fills in for exports that do not name the account (KlikBCA Bisnis, BNI); if
   the file does name one and it differs, the file is rejected rather than filed elsewhere;
 - ``today`` is only used to give a year to KlikBCA ``DD/MM`` dates when the file has no
-  ``Periode`` (the latest such date not after ``today``).
+  ``Periode`` (the latest such date not after ``today``);
+- amounts and balances are ``Decimal`` with exactly two places, never negative (direction
+  says which way the money went); the period and the opening/closing balances are only
+  what the file states (KlikBCA ``Periode`` and footer), never inferred from the rows.
 """
 
 from __future__ import annotations

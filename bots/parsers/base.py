@@ -7,6 +7,7 @@ column as ``4 (Jumlah)`` in the file's own words.
 
 from __future__ import annotations
 
+import _csv  # the reader type, for annotations
 import csv
 import io
 from collections.abc import Iterator
@@ -53,8 +54,8 @@ def decode(data: bytes, source: str) -> str:
     else:
         nul = data.find(b"\x00")
         if nul >= 0:
-            raise InputFileError(source, f"binary data, not a text export (NUL byte at offset {nul})",
-                                 line=data.count(b"\n", 0, nul) + 1)
+            raise InputFileError(source, "binary data, not a text export "
+                                 f"(NUL byte at offset {nul})", line=data.count(b"\n", 0, nul) + 1)
         for encoding in ("utf-8-sig", "cp1252", "iso-8859-1"):
             try:
                 text = data.decode(encoding)
@@ -102,7 +103,7 @@ def find_header(text: str, delimiter: str, accept) -> tuple[int, tuple[str, ...]
 
 
 def preamble(text: str, header_index: int) -> dict[str, tuple[int, str]]:
-    """``key : value`` (or ``key,=,value``) lines above the header: lower-case key -> (line, value)."""
+    """``key : value`` (or ``key,=,value``) lines above the header: key -> (line, value)."""
     found = {}
     for number, line in enumerate(head(text, header_index), start=1):
         if ",=," in line:
@@ -128,13 +129,13 @@ def preamble_account(source: str, info: dict) -> tuple[int | None, str | None]:
     return None, None
 
 
-def reader(text: str, header_index: int, delimiter: str) -> tuple[csv.Reader, int]:
+def reader(text: str, header_index: int, delimiter: str) -> tuple[_csv.Reader, int]:
     """A CSV reader over the lines below the header, and the physical line its first row is on."""
     start = _offset_of_line(text, header_index + 1)
     return csv.reader(io.StringIO(text[start:]), delimiter=delimiter), header_index + 2
 
 
-def numbered(rows: csv.Reader, first: int, start: int,
+def numbered(rows: _csv.Reader, first: int, start: int,
              source: str) -> Iterator[tuple[int, list[str]]]:
     """(physical line, cells) for the rest of ``rows``, whose next row starts on line ``start``.
 
@@ -156,7 +157,7 @@ def rows(text: str, header_index: int, delimiter: str,
 
 
 @contextmanager
-def csv_errors(source: str, rows: csv.Reader, first: int):
+def csv_errors(source: str, rows: _csv.Reader, first: int):
     """Turn the csv module's own errors (a quote left open swallowing the file) into ours."""
     try:
         yield
@@ -174,7 +175,7 @@ class Columns:
 
     @classmethod
     def by_name(cls, header: tuple[str, ...], wanted: dict[str, str]) -> Columns | None:
-        """Locate ``wanted`` (field -> header name, any case) in ``header``; None if one is missing."""
+        """Locate ``wanted`` (field -> header name, any case) in ``header``; None if one lacks."""
         lowered = [h.strip().lower() for h in header]
         index = {}
         for field, name in wanted.items():
@@ -192,7 +193,7 @@ class Columns:
 
 def cell_error(source: str, line: int, columns: Columns, field: str, reason: str,
                row: list[str]) -> InputFileError:
-    """An ``InputFileError`` for one cell: file, line, ``column 4 (Jumlah)``, the reason, the value."""
+    """An ``InputFileError`` for one cell: file, line, ``column 4 (Jumlah)``, reason, value."""
     position = columns.index[field]
     value = row[position] if position < len(row) else None
     if value is None:
@@ -213,7 +214,8 @@ def check_width(source: str, line: int, row: list[str], columns: Columns, last_f
                              column=width + 1, value=row[width])
 
 
-def resolve_account(source: str, found: str | None, given: str | None, line: int | None = None) -> str:
+def resolve_account(source: str, found: str | None, given: str | None,
+                    line: int | None = None) -> str:
     """The statement's account: from the file, else the caller's; a disagreement is an error."""
     if given is not None:
         given = given.strip().replace(" ", "").replace("-", "")

@@ -2,9 +2,9 @@
 
 Individual: a preamble (``No. rekening :``, ``Nama :``, ``Periode : DD/MM/YYYY - DD/MM/YYYY``,
 ``Kode Mata Uang : Rp``), a blank line, the header, apostrophe-guarded rows, then a footer
-(``Saldo Awal,=,…`` … or ``"Mutasi Kredit : …"`` …) where reading stops. Dates are ``'DD/MM``
-with the year taken from ``Periode`` (``today`` when there is none) or full ``DD/MM/YYYY``;
-``'PEND`` rows are pending and have no date yet.
+(``Saldo Awal,=,…`` … or ``"Mutasi Kredit : …"`` …) where reading stops. Dates are
+``'DD/MM`` with the year taken from ``Periode`` (``today`` when there is none) or full
+``DD/MM/YYYY``; ``'PEND`` rows are pending and have no date yet.
 
 Bisnis: no preamble as usually downloaded (pass ``account_no``), full dates, the direction
 inside the amount cell (``"799,700.00 CR"``) and, in the variant some parsers report, a
@@ -22,9 +22,8 @@ from decimal import Decimal
 
 from bots.errors import InputFileError
 
-from . import base
+from . import base, values
 from .model import Statement, StatementLine
-from . import values
 from .values import day_month_year, parse_amount
 
 # Exact header rows (lower-cased, quotes removed) -> the field in each position.
@@ -41,8 +40,8 @@ BISNIS_HEADERS = {
 BISNIS_FIELDS = ("date", "description", "branch", "amount", "balance")
 
 PERIOD_KEYS = ("periode", "period")
-_PERIOD = re.compile(r"(\d{1,2}/\d{1,2}/\d{4})\s*(?:-|–|s/d|sd|to|until)\s*(\d{1,2}/\d{1,2}/\d{4})",
-                     re.IGNORECASE)
+_PERIOD = re.compile(
+    r"(\d{1,2}/\d{1,2}/\d{4})\s*(?:-|–|s/d|sd|to|until)\s*(\d{1,2}/\d{1,2}/\d{4})", re.IGNORECASE)
 # Footer rows, by how their first cell starts -> which balance they state (None: a total).
 FOOTERS = {
     "saldo awal": "opening", "starting balance": "opening", "opening balance": "opening",
@@ -86,15 +85,15 @@ class KlikBcaExport:
         """The statement lines, and the balances the footer states."""
         lines: list[StatementLine] = []
         # Locals, and parse_amount's fast path inlined: this loop runs once per row.
-        append, amount_of, line_of, plain = (
-            lines.append, parse_amount, StatementLine, values.PLAIN_AMOUNT.fullmatch)
+        append, amount_of, line_of, common = (
+            lines.append, parse_amount, StatementLine, values.COMMON_AMOUNT.fullmatch)
         dates: dict[str, date | None] = {"'PEND": None, "PEND": None}  # ~31 distinct cells a month
         last = max(columns.index, key=columns.index.__getitem__)
         width = columns.index[last] + 1
         balance_at = columns.index.get("balance")
         split_direction = self.split_direction
-        # The reader is driven here rather than through base.rows(): that generator's
-        # per-row cost is a tenth of the parse time of a large export.
+        # The reader is driven here rather than through base.rows(): that generator costs
+        # about a tenth of the parse time of a large export.
         rows, first = base.reader(text, header_index, ",")
         start = first  # physical line the next row starts on
         with base.csv_errors(source, rows, first):
@@ -120,7 +119,8 @@ class KlikBcaExport:
                         base.check_width(source, line, row, columns, last)
                     field = "amount"
                     if split_direction:
-                        amount = Decimal(row[3]) if plain(row[3]) else amount_of(row[3])
+                        cell = row[3]
+                        amount = Decimal(cell.replace(",", "")) if common(cell) else amount_of(cell)
                         field = "direction"
                         direction = row[4]
                         if direction != "CR" and direction != "DB":
@@ -132,7 +132,8 @@ class KlikBcaExport:
                         balance = None
                     else:
                         cell = row[balance_at]
-                        balance = Decimal(cell) if plain(cell) else amount_of(cell)
+                        balance = (Decimal(cell.replace(",", "")) if common(cell)
+                                   else amount_of(cell))
                 except ValueError as exc:
                     raise base.cell_error(source, line, columns, field, str(exc), row) from None
                 description = " ".join(row[1].split())  # normalise_description, inlined

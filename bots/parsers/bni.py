@@ -15,7 +15,8 @@ from bots.errors import InputFileError
 
 from . import base
 from .model import Statement, StatementLine
-from .values import day_month_year, one_side, parse_clock, parse_optional_amount, unguard
+from .values import (day_month_year, normalise_description, one_side, parse_clock,
+                     parse_optional_amount, split_clock)
 
 COLUMNS = {  # field -> header name (matched in any case, in any order)
     "posted": "Post Date",
@@ -33,19 +34,26 @@ def _is_header(cells: tuple[str, ...]) -> bool:
     return all(name in cells for name in _WANTED)
 
 
-def _post_date(raw: str) -> tuple[date, datetime | None]:
-    """``05/09/26 10.15.22`` -> (date, datetime); a bare ``05/09/26`` has no time."""
-    day_text, _, clock = raw.strip().partition(" ")
-    day = day_month_year(day_text)
-    if not clock.strip():
+def _post_date(raw: str, days: dict[str, date]) -> tuple[date, datetime | None]:
+    """``05/09/26 10.15.22`` -> (date, datetime); a bare ``05/09/26`` has no time.
+
+    ``days`` caches the date part: a statement has a few dates and a time on every row.
+    """
+    day_text, clock = split_clock(raw)
+    day = days.get(day_text)
+    if day is None:
+        day = days[day_text] = day_month_year(day_text)
+    if not clock:
         return day, None
     return day, datetime.combine(day, parse_clock(clock, "." if "." in clock else ":"))
 
 
 def _description(raw: str) -> str:
     """Description parts joined by `` | ``, each part's whitespace normalised, empty parts gone."""
-    parts = (" ".join(part.split()) for part in unguard(raw.strip()).split("|"))
-    return " | ".join(part for part in parts if part)
+    text = normalise_description(raw)
+    if "|" in text:
+        text = " | ".join(filter(None, map(str.strip, text.split("|"))))
+    return text
 
 
 class BniCsv:
@@ -70,12 +78,13 @@ class BniCsv:
         width = len(header)
         last = max(COLUMNS, key=at.__getitem__)
         lines: list[StatementLine] = []
+        days: dict[str, date] = {}
         for line, row in base.rows(text, header_index, ",", source):
             field = "posted"
             try:
                 if len(row) != width:
                     base.check_width(source, line, row, columns, last)
-                posted_on, posted_at = _post_date(row[at["posted"]])
+                posted_on, posted_at = _post_date(row[at["posted"]], days)
                 field = "debit"
                 debit = parse_optional_amount(row[at["debit"]])
                 field = "credit"

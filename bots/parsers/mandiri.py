@@ -51,41 +51,38 @@ class MandiriMcm:
             raise InputFileError(source, "no Mandiri MCM header in the first lines", line=1)
         header_index, header = found
         columns = base.Columns.by_name(header, COLUMNS)
-        i = columns.index
-        account_at, currency_at, posted_at_, remarks_at = (
-            i["account"], i["currency"], i["posted"], i["remarks"])
-        additional_at, credit_at, debit_at, balance_at = (
-            i["additional"], i["credit"], i["debit"], i["balance"])
+        at = columns.index
         width = len(header)
-        last = max(COLUMNS, key=i.__getitem__)
+        last = max(COLUMNS, key=at.__getitem__)
         lines: list[StatementLine] = []
         account = raw_account = first_line = None
+        days: dict = {}  # date part -> date: few dates, a time on every row
         for line, row in base.rows(text, header_index, ";", source):
             field = "account"
             try:
                 if len(row) != width:
                     base.check_width(source, line, row, columns, last)
-                if row[account_at] != raw_account:
+                if row[at["account"]] != raw_account:
                     if raw_account is not None:
                         raise ValueError(f"a second account in one statement (first: {account})")
-                    raw_account, first_line = row[account_at], line
+                    raw_account, first_line = row[at["account"]], line
                     account = parse_account(raw_account)
                 field = "currency"
-                if row[currency_at].strip().upper() != "IDR":
+                if row[at["currency"]].strip().upper() != "IDR":
                     raise ValueError("only IDR statements are supported")
                 field = "posted"
-                posted_on, posted_at = parse_month_name_date(row[posted_at_])
+                posted_on, posted_at = parse_month_name_date(row[at["posted"]], days)
                 field = "credit"
-                credit = parse_optional_amount(row[credit_at])
+                credit = parse_optional_amount(row[at["credit"]])
                 field = "debit"
-                debit = parse_optional_amount(row[debit_at])
+                debit = parse_optional_amount(row[at["debit"]])
                 field = "credit"
                 amount, direction = one_side(credit, debit)
                 field = "balance"
-                balance = parse_amount(row[balance_at])
+                balance = parse_amount(row[at["balance"]])
             except ValueError as exc:
                 raise base.cell_error(source, line, columns, field, str(exc), row) from None
-            description = normalise_description(row[remarks_at] + " " + row[additional_at])
+            description = normalise_description(row[at["remarks"]] + " " + row[at["additional"]])
             lines.append(StatementLine("mandiri", account, posted_on, posted_at, description,
                                        amount, direction, balance, False, line))
         account = base.resolve_account(source, account, account_no, first_line)

@@ -2,8 +2,9 @@
 
 Each converter takes the raw cell text and returns a value or raises ``ValueError`` with a
 short reason; the format modules turn that into an ``InputFileError`` naming file, line and
-column. They are called once per cell of files with 100,000 lines, so the common shapes take
-a plain-string fast path and regular expressions only run to explain a rejection.
+column. They are called once per cell of files with 100,000 lines, so each common shape is
+recognised by one precompiled pattern, and the slower checks run only for unusual cells and
+to explain a rejection.
 """
 
 from __future__ import annotations
@@ -12,10 +13,11 @@ import re
 from datetime import date, datetime, time
 from decimal import Decimal
 
-# "1,500,000.00": thousands commas must group by three, or "150000,00" (a decimal comma)
-# would silently become 15 million.
-PLAIN_AMOUNT = re.compile(r"[0-9]+\.[0-9]{2}")  # 150000.00: nearly every cell
+# The two shapes nearly every cell has: 150000.00 and "1,500,000.00".
+COMMON_AMOUNT = re.compile(r"[0-9]+\.[0-9]{2}|[0-9]{1,3}(?:,[0-9]{3})+\.[0-9]{2}")
 _ANY_PLAIN = re.compile(r"[0-9]+(?:\.[0-9]{1,2})?|\.[0-9]{1,2}")
+# Thousands commas must group by three, or "150000,00" (a decimal comma) would silently
+# become 15 million.
 _GROUPED = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]{1,2})?")
 _DECIMAL_COMMA = re.compile(r"[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]*)?|[0-9]+,[0-9]{1,2}")
 
@@ -49,8 +51,8 @@ def parse_amount(raw: str) -> Decimal:
     Accepts ``1500000.00``, ``1,500,000.00``, `` 20,000 `` and ``.00``; rejects a decimal
     comma (``1.500.000,00``), a currency sign, a sign, more than two decimals and blanks.
     """
-    if PLAIN_AMOUNT.fullmatch(raw):  # one C-level check, then an exact conversion
-        return Decimal(raw)
+    if COMMON_AMOUNT.fullmatch(raw):  # one C-level check, then an exact conversion
+        return Decimal(raw.replace(",", ""))
     text = raw.strip()
     if "," in text:
         if not _GROUPED.fullmatch(text):
@@ -78,9 +80,12 @@ def _why_not_amount(text: str) -> str:
     return "not an amount (expected a number like 1500000.00 or 1,500,000.00)"
 
 
+ZERO = Decimal("0.00")
+
+
 def parse_optional_amount(raw: str) -> Decimal:
     """An amount where a blank cell means zero (Mandiri/BNI leave the unused side empty)."""
-    return parse_amount(raw) if raw.strip() else Decimal("0.00")
+    return ZERO if not raw or raw.isspace() else parse_amount(raw)
 
 
 def parse_account(raw: str) -> str:
@@ -89,11 +94,6 @@ def parse_account(raw: str) -> str:
     if not (text.isdigit() and text.isascii()):
         raise ValueError("account number must be digits")
     return text
-
-
-def unguard(raw: str) -> str:
-    """A cell without the leading apostrophe Excel-minded exports put before text."""
-    return raw[1:] if raw[:1] == "'" else raw
 
 
 def normalise_description(raw: str) -> str:
@@ -114,7 +114,8 @@ def day_month_year(raw: str, *, year: int | None = None) -> date:
         return _date(int(year_text), month, day)
     if len(parts) == 2 and year is not None:
         return _date(year, parts[1], parts[0])
-    raise ValueError("date must be DD/MM/YYYY" if year is None else "date must be DD/MM or DD/MM/YYYY")
+    raise ValueError("date must be DD/MM/YYYY" if year is None
+                     else "date must be DD/MM or DD/MM/YYYY")
 
 
 def _date(year: int, month: str, day: str) -> date:
@@ -125,24 +126,40 @@ def _date(year: int, month: str, day: str) -> date:
 
 def parse_clock(raw: str, separator: str = ":") -> time:
     """``HH:MM:SS`` or ``HH:MM`` (BNI writes dots: ``HH.MM.SS``)."""
-    parts = raw.strip().split(separator)
-    if len(parts) not in (2, 3) or not all(p.isdigit() and len(p) == 2 for p in parts):
-        raise ValueError(f"time must be HH{separator}MM{separator}SS")
-    return time(*map(int, parts))
+    text = raw.strip()
+    if len(text) in (5, 8) and text[2::3] == separator * (len(text) // 3):
+        digits = text.replace(separator, "")
+        if digits.isdigit() and digits.isascii():
+            return time(int(text[:2]), int(text[3:5]), int(text[6:] or 0))
+    raise ValueError(f"time must be HH{separator}MM{separator}SS")
 
 
-def parse_month_name_date(raw: str) -> tuple[date, datetime | None]:
-    """``03 August 2026 11:27:10`` or ``03 Agustus 2026`` -> (date, datetime or None)."""
-    parts = raw.split()
-    if len(parts) not in (3, 4) or not parts[0].isdigit() or not parts[2].isdigit():
-        raise ValueError("date must look like 03 August 2026 11:27:10")
-    month = MONTHS.get(parts[1].lower().rstrip("."))
-    if month is None:
-        raise ValueError(f"unknown month name {parts[1]!r}")
-    day = date(int(parts[2]), month, int(parts[0]))
-    if len(parts) == 3:
-        return day, None
-    return day, datetime.combine(day, parse_clock(parts[3]))
+def split_clock(raw: str) -> tuple[str, str]:
+    """``03 August 2026 11:27:10`` -> (``03 August 2026``, ``11:27:10``); no time -> ``""``."""
+    text = raw.strip()
+    day, _, clock = text.rpartition(" ")
+    return (day, clock) if day and (":" in clock or "." in clock) else (text, "")
+
+
+def parse_month_name_date(raw: str, days: dict[str, date] | None = None
+                          ) -> tuple[date, datetime | None]:
+    """``03 August 2026 11:27:10`` or ``03 Agustus 2026`` -> (date, datetime or None).
+
+    ``days`` caches the date part: a statement has a few dates and a time on every row.
+    """
+    day_text, clock = split_clock(raw)
+    day = days.get(day_text) if days is not None else None
+    if day is None:
+        parts = day_text.split()
+        if len(parts) != 3 or not parts[0].isdigit() or not parts[2].isdigit():
+            raise ValueError("date must look like 03 August 2026 11:27:10")
+        month = MONTHS.get(parts[1].lower().rstrip("."))
+        if month is None:
+            raise ValueError(f"unknown month name {parts[1]!r}")
+        day = date(int(parts[2]), month, int(parts[0]))
+        if days is not None:
+            days[day_text] = day
+    return day, (datetime.combine(day, parse_clock(clock)) if clock else None)
 
 
 def parse_iso_day(raw: str) -> date:
@@ -163,7 +180,6 @@ def parse_unpadded_clock(raw: str) -> time:
         raise ValueError("time must be up to six digits HHMMSS")
     text = text.zfill(6)
     return time(int(text[:2]), int(text[2:4]), int(text[4:]))
-
 
 
 def one_side(credit: Decimal, debit: Decimal) -> tuple[Decimal, str]:

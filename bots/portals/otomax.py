@@ -89,6 +89,13 @@ class Approval:
     message: str
 
 
+@dataclass(frozen=True)
+class _Answer:
+    status: int
+    heading: str
+    message: str
+
+
 class OtomaxAdmin(PortalPage):
     """The Otomax web admin as back office uses it."""
 
@@ -107,7 +114,7 @@ class OtomaxAdmin(PortalPage):
         return next((t for t in self._tickets({"q": ticket_id}) if t.ticket_id == ticket_id), None)
 
     def _tickets(self, params: dict[str, str]) -> list[DepositTicket]:
-        return self._export("/tiket", "/tiket/unduh", params, TICKET_COLUMNS, lambda r: DepositTicket(
+        return self._export("/tiket/unduh", params, TICKET_COLUMNS, lambda r: DepositTicket(
             r["ticket_id"], r["agent_id"], int(r["amount"]), r["bank"].lower(), r["account_no"],
             _time(r["created_at"]), _time(r["expires_at"]), r["status"].upper(),
             _time(r["approved_at"])))
@@ -130,12 +137,12 @@ class OtomaxAdmin(PortalPage):
         with self._guard(f"approving ticket {ticket_id} (outcome unknown)"):
             row = self.page.get_by_role("row").filter(
                 has=self.page.get_by_role("cell", name=ticket_id, exact=True))
-            heading, message = self._submit(row.get_by_role("button", name="Setujui"),
-                                            f"approving ticket {ticket_id}")
-        if heading in _APPROVAL_HEADINGS:
-            return Approval(ticket_id, _APPROVAL_HEADINGS[heading], message)
+            answer = self._submit(row.get_by_role("button", name="Setujui"),
+                                  f"approving ticket {ticket_id}")
+        if answer.heading in _APPROVAL_HEADINGS:
+            return Approval(ticket_id, _APPROVAL_HEADINGS[answer.heading], answer.message)
         raise PortalUnavailable(self.key, f"approving ticket {ticket_id}: unexpected answer "
-                                          f"{heading!r} ({message})")
+                                          f"{answer.heading!r} ({answer.message})")
 
     # -- balance (saldo) ------------------------------------------------------------------------------
     def add_balance(self, agent_id: str, amount: int, note: str) -> int:
@@ -150,22 +157,23 @@ class OtomaxAdmin(PortalPage):
             self.page.get_by_label("ID Agen", exact=True).fill(agent_id)
             self.page.get_by_label("Nominal", exact=True).fill(str(amount))
             self.page.get_by_label("Keterangan", exact=True).fill(note)
-            heading, message = self._submit(self.page.get_by_role("button", name="Tambah Saldo"),
-                                            f"adding balance to {agent_id}")
-        if heading == "Saldo Ditambahkan":
-            found = _NEW_BALANCE.search(message)
+            answer = self._submit(self.page.get_by_role("button", name="Tambah Saldo"),
+                                  f"adding balance to {agent_id}")
+        if answer.heading == "Saldo Ditambahkan":
+            found = _NEW_BALANCE.search(answer.message)
             if found is None:
-                raise PortalUnavailable(self.key, f"balance added, new balance not shown: {message}")
+                raise PortalUnavailable(self.key, f"balance added, new balance not shown: {answer.message}")
             return parse_rupiah(found.group(1))
-        if self._status and 400 <= self._status < 500:
-            raise ValueError(f"{heading}: {message}")
-        raise PortalUnavailable(self.key, f"adding balance: unexpected answer {heading!r} ({message})")
+        if 400 <= answer.status < 500:
+            raise ValueError(f"{answer.heading}: {answer.message}")
+        raise PortalUnavailable(self.key, f"adding balance: unexpected answer {answer.heading!r} "
+                                          f"({answer.message})")
 
     def balance_log(self, *, agent_id: str | None = None,
                     note_contains: str | None = None) -> list[BalanceEntry]:
         """Balance log entries, newest first, of one agent and/or whose note contains a text."""
         params = {"agen": agent_id or "", "q": note_contains or ""}
-        entries = self._export("/saldo/riwayat", "/saldo/riwayat/unduh", params, BALANCE_LOG_COLUMNS,
+        entries = self._export("/saldo/riwayat/unduh", params, BALANCE_LOG_COLUMNS,
                                lambda r: BalanceEntry(r["agent_id"], int(r["amount"]), r["kind"],
                                                       r["ticket_id"] or None, r["note"],
                                                       _time(r["created_at"])))
@@ -173,13 +181,24 @@ class OtomaxAdmin(PortalPage):
         return [e for e in entries if note_contains is None or note_contains in e.note]
 
     # -- the portal's quirks ----------------------------------------------------------------------------
-    def _submit(self, button, doing: str) -> tuple[str, str]:
-        """Click a form's button once; returns the answer page's heading and message."""
-        with self.page.expect_navigation() as navigation:
-            button.click()
-        response = navigation.value
-        self._status = response.status if response is not None else None
-        if self.page.url.startswith("chrome-error:"):
+    def _submit(self, button, doing: str) -> _Answer:
+        """Click a form's button once; returns the answer page's status, heading and message."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            with self.page.expect_navigation() as navigation:
+                button.click()
+            response = navigation.value
+        except PlaywrightError:
+            # Chromium shows its error page a moment after the failure is reported; a page
+            # opened before that would be interrupted by it, so let it arrive first.
+            try:
+                self.page.wait_for_url(lambda url: url.startswith("chrome-error:"),
+                                       wait_until="commit", timeout=2000)
+            except PlaywrightError:
+                pass
+            raise
+        if response is None or self.page.url.startswith("chrome-error:"):
             raise PortalUnavailable(self.key, f"{doing}: the connection was lost (outcome unknown)")
         self._check_answer(response, doing)
         heading = self.heading()
@@ -189,22 +208,26 @@ class OtomaxAdmin(PortalPage):
             # the form's token belonged to a session that ended: the portal did nothing
             self.logged_in = False
             raise SessionExpired(self.key, f"{doing}: form refused, the session ended ({message})")
-        return heading, message
+        return _Answer(response.status, heading, message)
 
-    def _export(self, listing: str, export: str, params: dict[str, str], columns: tuple[str, ...],
+    def _export(self, export: str, params: dict[str, str], columns: tuple[str, ...],
                 build: Callable[[dict[str, str]], T]) -> list[T]:
-        """Rows of one of the admin's CSV exports, fetched with the logged-in browser context."""
-        self.open(listing)  # logs in (again) if needed, and notices maintenance
+        """Rows of one of the admin's CSV exports, fetched with the logged-in browser context.
+
+        The request shares the context's login cookie, so no page is opened unless we must log
+        in (again): a page load costs ~20× the export itself.
+        """
         query = {k: v for k, v in params.items() if v}
         url = self.settings.url + export + (f"?{urlencode(query)}" if query else "")
 
         def fetch() -> str:
             if not self.logged_in:
-                self.login()
+                self.login()  # not open(): its own retries inside these would multiply them
             with self._guard(f"downloading {export}"):
                 answer = self.page.context.request.get(url, timeout=self.browser.settings.timeout_ms)
                 status, kind, final = answer.status, answer.headers.get("content-type", ""), answer.url
                 body = answer.text()
+                answer.dispose()
             if status >= 500:
                 raise PortalUnavailable(self.key, f"{export}: the portal answered {status}")
             if not kind.startswith("text/csv"):
@@ -215,8 +238,6 @@ class OtomaxAdmin(PortalPage):
 
         text = self.retrying(f"downloading {export}", fetch)
         return _read_export(text, f"{self.key} {export}", columns, build)
-
-    _status: int | None = None
 
 
 def _read_export(text: str, source: str, columns: tuple[str, ...],

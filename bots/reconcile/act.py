@@ -23,6 +23,7 @@ from typing import Callable
 
 from loguru import logger
 
+from bots.crashpoints import NEVER, CrashPoints
 from bots.errors import PortalUnavailable
 from bots.reconcile.ledger import Ledger
 from bots.reconcile.matching import (AUTO_CREDITED, TICKET_ALREADY_PROCESSED, TICKET_EXPIRED, NO_MATCHING_TICKET,
@@ -40,9 +41,9 @@ class Executor:
     """Carries out outcomes through the portals; returns each line's final outcome."""
 
     def __init__(self, store: Store, ledger: Ledger, otomax, notifier, run_id: str, now: Callable[[], datetime],
-                 already_notified: Callable[[str], bool] = lambda marker: False):
+                 already_notified: Callable[[str], bool] = lambda marker: False, crash: CrashPoints = NEVER):
         self.store, self.ledger, self.otomax, self.notifier = store, ledger, otomax, notifier
-        self.run_id, self.now, self.already_notified = run_id, now, already_notified
+        self.run_id, self.now, self.already_notified, self.crash = run_id, now, already_notified, crash
 
     # -- recovery: unfinished work of an earlier run comes first -----------------------------------
     def recover(self) -> list[Outcome]:
@@ -72,6 +73,7 @@ class Executor:
                 approval_key(outcome.ticket_id), BOT, "approve_ticket",
                 {"ticket_id": outcome.ticket_id, "line": outcome.fingerprint, "agent_id": outcome.agent_id,
                  "amount": self._amount(outcome)}, self.run_id, self.now())
+            self.crash("approve:after_intent")
             if action.payload["line"] != outcome.fingerprint:  # the ticket is another line's
                 outcome = replace(outcome, code=TICKET_ALREADY_PROCESSED, ticket_id=None, agent_id=None,
                                   reason=f"Tiket {outcome.ticket_id} sudah dibayar oleh mutasi lain")
@@ -100,6 +102,7 @@ class Executor:
         if ticket.status != "OPEN":
             return self._fail(action, outcome, TICKET_EXPIRED, f"Tiket {ticket_id} berstatus {ticket.status}")
         self.store.mark_in_flight(action.key, self.now())
+        self.crash("approve:after_in_flight")
         logger.info("approving ticket {} for line {} ({})", ticket_id, outcome.fingerprint[:12], outcome.agent_id)
         try:
             approval = self.otomax.approve_ticket(ticket_id)
@@ -109,13 +112,16 @@ class Executor:
             if ticket is not None and ticket.status == "APPROVED":
                 return self._done(action, outcome, "approved (verified after the connection dropped)")
             raise
+        self.crash("approve:after_click")
         if approval.outcome == "approved":
             return self._done(action, outcome, "approved")
-        code = TICKET_EXPIRED if approval.outcome in ("expired", "cancelled") else TICKET_ALREADY_PROCESSED
+        code = {"expired": TICKET_EXPIRED, "cancelled": NO_MATCHING_TICKET,
+                "not_found": NO_MATCHING_TICKET}.get(approval.outcome, TICKET_ALREADY_PROCESSED)
         return self._fail(action, outcome, code, approval.message or approval.outcome)
 
     def _done(self, action: Action, outcome: Outcome, how: str) -> Outcome:
         self.store.mark_done(action.key, {"how": how}, self.now())
+        self.crash("approve:after_done")
         logger.info("ticket {} approved: {} credited to {}", outcome.ticket_id, rupiah(action.payload["amount"]),
                     outcome.agent_id)
         return outcome
@@ -159,7 +165,9 @@ class Executor:
             self.ledger.mark_notified(escalation_id, self.now())
             return
         self.store.mark_in_flight(key, self.now())
+        self.crash("notify:after_in_flight")
         if self.notifier.send(title, body):
+            self.crash("notify:after_send")
             self.store.mark_done(key, {"how": "sent"}, self.now())
             self.ledger.mark_notified(escalation_id, self.now())
             logger.info("finance notified: {}", title)

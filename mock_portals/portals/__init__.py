@@ -10,7 +10,7 @@ from bots.settings import portal_prefix
 from mock_portals.framework import Portal
 from mock_portals.world import World
 
-from mock_portals.portals import helpdesk, otomax
+from mock_portals.portals import bank, helpdesk, otomax
 
 BANK_TITLES = {"bca": "KlikBCA", "mandiri": "Mandiri Kopra", "bri": "BRI CMS", "bni": "BNIDirect"}
 TITLES = {
@@ -21,7 +21,8 @@ TITLES = {
     "ismara": "ISMARA — Cek Tunggakan",
     "helpdesk": "Helpdesk Keuangan",
 }
-BUILDERS = {"helpdesk": helpdesk.build, "otomax": otomax.build}
+BUILDERS = {"helpdesk": helpdesk.build, "otomax": otomax.build,
+            **{f"bank_{b}": bank.build for b in BANK_TITLES}}
 
 
 def portal_keys(world: World) -> list[str]:
@@ -50,7 +51,7 @@ def build_portals(world: World) -> dict[str, Portal]:
 
 
 def _basic(world: World, key: str, title: str) -> Portal:
-    portal = Portal(world, key, title, single_session=key.startswith("bank_"))
+    portal = Portal(world, key, title)
 
     @portal.page("/")
     def home():

@@ -129,7 +129,8 @@ def build(world: World, key: str, title: str) -> Portal:
                                                 request.form.get("note", ""))
         except Refused as exc:
             return refused(exc)
-        return portal.message("Saldo Ditambahkan", "Tambah saldo berhasil: " + rules.credited(changed, amount),
+        return portal.message("Saldo Ditambahkan",
+                              "Tambah saldo berhasil: " + rules.credited(changed, amount),
                               back=f"{request.script_root}/saldo/riwayat")
 
     @portal.page("/saldo/riwayat")

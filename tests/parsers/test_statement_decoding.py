@@ -14,7 +14,8 @@ from .support import FIXTURES
 
 TEXT = ("No. rekening : 5270418836\nNama : RENÉ – CELL\nPeriode : 10/10/2026 - 10/10/2026\n\n"
         "Tanggal Transaksi,Keterangan,Cabang,Jumlah,,Saldo\n"
-        "'10/10,'TRSF E-BANKING CR 1010/FTSCY/WS95051 500231.00 ANDRÉ – CELL,'0000,500231.00,CR,500231.00\n")
+        "'10/10,'TRSF E-BANKING CR 1010/FTSCY/WS95051 500231.00 ANDRÉ – CELL,'0000,"
+        "500231.00,CR,500231.00\n")
 
 
 @pytest.mark.parametrize("encode", [
@@ -55,7 +56,8 @@ def test_fixture_line_numbers_count_physical_lines_with_crlf():
 
 
 def test_quoted_newline_in_a_description_keeps_later_line_numbers_physical():
-    text = TEXT + '\'10/10,"\'SETORAN\nTUNAI",\'0412,1.00,CR,500232.00\n\'10/10,\'BIAYA,\'0000,1.00,DB,500231.00\n'
+    text = (TEXT + "'10/10,\"'SETORAN\nTUNAI\",'0412,1.00,CR,500232.00\n"
+            "'10/10,'BIAYA,'0000,1.00,DB,500231.00\n")
     lines = parse_statement(text.encode(), "x.csv").lines
     assert [(line.source_line, line.description) for line in lines[1:]] == [
         (7, "SETORAN TUNAI"), (9, "BIAYA")]

@@ -1,4 +1,4 @@
-"""Malformed exports: each file under ``bad/`` fails with the message in ``<name>.expected-error``."""
+"""Malformed exports: each ``bad/`` file fails with the message in its ``.expected-error``."""
 
 from __future__ import annotations
 
@@ -40,6 +40,8 @@ def test_cell_error_carries_line_column_and_value():
 HEADER = "Tanggal Transaksi,Keterangan,Cabang,Jumlah,,Saldo\n"
 PREAMBLE = "No. rekening : 5270418836\nPeriode : 01/10/2026 - 05/10/2026\n\n"
 ROW = "'01/10,'SETORAN TUNAI,'0412,{amount},CR,{balance}\n"
+MANDIRI_HEADER = ("AccountNo;Ccy;PostDate;Remarks;AdditionalDesc;Credit Amount;Debit Amount;"
+                  "Close Balance\n")
 
 
 @pytest.mark.parametrize("amount", ["1.500.000,00", "Rp 1.500.000", "Rp1500000", "-1500000.00",
@@ -80,11 +82,12 @@ def test_account_hint_matching_the_file_is_accepted():
 def test_header_only_is_valid_when_the_caller_names_the_account():
     data = (BAD / "mandiri-header-only.csv").read_bytes()
     statement = parse_statement(data, "m.csv", account_no="1560007734218")
-    assert (statement.bank, statement.account_no, statement.lines) == ("mandiri", "1560007734218", [])
+    assert (statement.bank, statement.account_no, statement.lines) == (
+        "mandiri", "1560007734218", [])
 
 
 def test_mandiri_rows_of_two_accounts_are_rejected():
-    header = "AccountNo;Ccy;PostDate;Remarks;AdditionalDesc;Credit Amount;Debit Amount;Close Balance\n"
+    header = MANDIRI_HEADER
     row = "{acct};IDR;03 August 2026 11:27:10;TRF;X;500123.00;0.00;500123.00\n"
     data = (header + row.format(acct="1560007734218") + row.format(acct="1560007734219")).encode()
     with pytest.raises(InputFileError, match=r"line 3, column 1 \(AccountNo\): a second account"):
@@ -92,7 +95,7 @@ def test_mandiri_rows_of_two_accounts_are_rejected():
 
 
 def test_mandiri_foreign_currency_is_rejected():
-    header = "AccountNo;Ccy;PostDate;Remarks;AdditionalDesc;Credit Amount;Debit Amount;Close Balance\n"
+    header = MANDIRI_HEADER
     data = (header + "1560007734218;USD;03 August 2026 11:27:10;T;X;5.00;0.00;5.00\n").encode()
     with pytest.raises(InputFileError, match=r"column 2 \(Ccy\): only IDR"):
         parse_statement(data, "m.csv")

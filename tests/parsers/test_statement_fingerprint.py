@@ -49,14 +49,15 @@ def test_fingerprints_are_unique_within_a_file(path):
 
 def test_identical_lines_get_distinct_fingerprints_by_occurrence():
     pairs = with_occurrences([LINE, LINE, LINE])
-    assert [p for _, p in pairs] == [fingerprint(LINE, 1), fingerprint(LINE, 2), fingerprint(LINE, 3)]
+    assert [p for _, p in pairs] == [fingerprint(LINE, n) for n in (1, 2, 3)]
     assert len({p for _, p in pairs}) == 3
 
 
 def test_occurrences_count_only_identical_lines():
     other = dataclasses.replace(LINE, amount=Decimal("500124.00"))
     pairs = with_occurrences([LINE, other, LINE])
-    assert [p for _, p in pairs] == [fingerprint(LINE, 1), fingerprint(other, 1), fingerprint(LINE, 2)]
+    assert [p for _, p in pairs] == [
+        fingerprint(LINE, 1), fingerprint(other, 1), fingerprint(LINE, 2)]
 
 
 @pytest.mark.parametrize("change", [
@@ -76,6 +77,12 @@ def test_position_time_and_amount_spelling_do_not_change_the_fingerprint(change)
     assert fingerprint(dataclasses.replace(LINE, **change)) == fingerprint(LINE)
 
 
+def test_pending_line_fingerprint_ignores_the_balance_that_moves_beside_it():
+    pending = dataclasses.replace(LINE, posted_on=None, pending=True)
+    moved = dataclasses.replace(pending, balance=Decimal("1.00"))
+    assert fingerprint(moved) == fingerprint(pending)
+
+
 def test_occurrence_numbers_start_at_one():
     with pytest.raises(ValueError):
         fingerprint(LINE, 0)
@@ -93,7 +100,8 @@ def test_overlapping_downloads_agree_on_the_overlap():
     head = "No. rekening : 5270418836\nPeriode : {p}\n\nTanggal,Keterangan,Cabang,Jumlah,,Saldo\n"
     rows = {
         "01/10": "'01/10,'BIAYA ADM,'0000,0.00,DB,100.00\n" * 2,  # identical, balance unchanged
-        "02/10": "'02/10,'TRSF E-BANKING CR 0210/FTSCY/WS95051 500123.00 BUDI,'0000,500123.00,CR,500223.00\n",
+        "02/10": ("'02/10,'TRSF E-BANKING CR 0210/FTSCY/WS95051 500123.00 BUDI,'0000,"
+                  "500123.00,CR,500223.00\n"),
         "03/10": "'03/10,'BIAYA ADM,'0000,17000.00,DB,483223.00\n",
     }
     first = head.format(p="01/10/2026 - 02/10/2026") + rows["01/10"] + rows["02/10"]
@@ -120,3 +128,21 @@ def test_pending_row_of_a_sample_matches_the_day_it_posts():
     posted = parse_statement(posted_text.encode(), "next-day.csv").lines[-1]
     assert not posted.pending and str(posted.posted_on) == "2026-09-07"
     assert pending_match_key(pend) == pending_match_key(posted)
+
+
+def test_statement_line_init_matches_its_fields():
+    """StatementLine writes its own __init__ for speed; it must take exactly the fields."""
+    import inspect
+
+    fields = [f.name for f in dataclasses.fields(StatementLine)]
+    params = [name for name, p in inspect.signature(StatementLine).parameters.items()
+              if p.kind is p.POSITIONAL_OR_KEYWORD]
+    assert params == fields
+    assert dataclasses.replace(LINE, amount=Decimal("1.00")).amount == Decimal("1.00")
+    assert dataclasses.asdict(LINE)["description"] == LINE.description
+
+
+def test_statement_line_is_frozen_and_hashable():
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        LINE.amount = Decimal("0.00")  # type: ignore[misc]
+    assert len({LINE, dataclasses.replace(LINE)}) == 1

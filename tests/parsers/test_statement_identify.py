@@ -70,7 +70,8 @@ def test_bisnis_variant_with_saldo_column_reads_the_balance():
     data = ("No. rekening : 5270418836\n\nTanggal Transaksi,Keterangan,Cabang,Jumlah,Saldo\n"
             '01/10/2026,SETORAN TUNAI,0000,"500,123.00 CR","1,500,123.00"\n').encode()
     (line,) = parse_statement(data, "b.csv").lines
-    assert (str(line.amount), line.direction, str(line.balance)) == ("500123.00", "CR", "1500123.00")
+    assert (str(line.amount), line.direction, str(line.balance)) == (
+        "500123.00", "CR", "1500123.00")
 
 
 def test_columns_found_by_name_in_any_order():
@@ -86,4 +87,5 @@ def test_columns_found_by_name_in_any_order():
 def test_unknown_format_shows_the_first_line():
     with pytest.raises(InputFileError, match="unknown statement format") as caught:
         parse_statement(b"\n\nNo;Tanggal;Keterangan;Debit;Kredit;Saldo\n1;x\n", "p.csv")
-    assert caught.value.line == 1 and caught.value.value == "No;Tanggal;Keterangan;Debit;Kredit;Saldo"
+    assert caught.value.line == 1
+    assert caught.value.value == "No;Tanggal;Keterangan;Debit;Kredit;Saldo"

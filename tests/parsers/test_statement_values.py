@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bots.parsers.values import (MONTHS, day_month_year, normalise_description, parse_amount,
-                                 parse_month_name_date, parse_unpadded_clock)
+                                 parse_clock, parse_month_name_date, parse_unpadded_clock)
 
 
 @pytest.mark.parametrize("raw, value", [
@@ -24,7 +24,8 @@ def test_accepted_amounts(raw, value):
 
 
 @pytest.mark.parametrize("raw, reason", [
-    ("1.500.000,00", "decimal comma"), ("150000,00", "decimal comma"), ("1.500.000", "decimal comma"),
+    ("1.500.000,00", "decimal comma"), ("150000,00", "decimal comma"),
+    ("1.500.000", "decimal comma"),
     ("Rp 1.500.000", "currency sign"), ("Rp1500000", "currency sign"),
     ("-150000.00", "negative"), ("(150000.00)", "negative"), ("150000.00-", "negative"),
     ("", "empty"), ("   ", "empty"), ("1.2345", "more than two decimals"),
@@ -65,7 +66,8 @@ def test_mandiri_date_without_time():
     assert parse_month_name_date("07 Agustus 2026") == (date(2026, 8, 7), None)
 
 
-@pytest.mark.parametrize("raw", ["03/08/2026 11:27:10", "03 Agosto 2026", "3 August", "x August 2026"])
+@pytest.mark.parametrize("raw", ["03/08/2026 11:27:10", "03 Agosto 2026", "3 August",
+                                 "x August 2026"])
 def test_bad_mandiri_dates(raw):
     with pytest.raises(ValueError):
         parse_month_name_date(raw)
@@ -106,3 +108,26 @@ def test_bad_day_month_year(raw):
 ])
 def test_normalise_description(raw, text):
     assert normalise_description(raw) == text
+
+
+@pytest.mark.parametrize("raw, separator, clock", [
+    ("10.15.22", ".", time(10, 15, 22)), ("11:27:10", ":", time(11, 27, 10)),
+    ("11:27", ":", time(11, 27)), (" 23:59:59 ", ":", time(23, 59, 59)),
+])
+def test_clock(raw, separator, clock):
+    assert parse_clock(raw, separator) == clock
+
+
+@pytest.mark.parametrize("raw", ["1:27:10", "11-27-10", "11:27:1", "24:00:00", "aa:bb:cc",
+                                 "11:27:10:00"])
+def test_bad_clock(raw):
+    with pytest.raises(ValueError):
+        parse_clock(raw)
+
+
+def test_month_name_dates_share_the_cached_day():
+    days = {}
+    first = parse_month_name_date("07 Agustus 2026 10:16:54", days)
+    second = parse_month_name_date("07 Agustus 2026 23:59:01", days)
+    assert first[0] is second[0] and list(days) == ["07 Agustus 2026"]
+    assert second[1] == datetime(2026, 8, 7, 23, 59, 1)

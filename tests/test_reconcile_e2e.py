@@ -1,0 +1,158 @@
+"""reconcile_payments end to end: a real browser against the mock world, then the workbook."""
+
+from __future__ import annotations
+
+import pytest
+from openpyxl import load_workbook
+
+from tests.conftest import MockWorld, run_cli
+from tests.reconcile_world import CREDITS, ESCALATED, EXPECTED_CODES, env_file, write_world
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture
+def reconcile(tmp_path, bot_env):
+    folder = write_world(tmp_path / "world")
+    world = MockWorld(seed=folder)
+    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)),
+                  NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
+    yield world, env, tmp_path
+    world.stop()
+
+
+def balances(world) -> dict[str, int]:
+    return {a["agent_id"]: a["balance"] for a in world.state()["agents"]}
+
+
+def workbook(tmp_path):
+    [path] = list((tmp_path / "reports" / "rekonsiliasi").glob("rekonsiliasi-*.xlsx"))
+    return load_workbook(path)
+
+
+def mutasi_codes(book) -> list[str]:
+    sheet = book["Mutasi"]
+    header = [c.value for c in sheet[1]]
+    return sorted(row[header.index("Kode")] for row in sheet.iter_rows(min_row=2, values_only=True))
+
+
+def test_one_run_credits_exact_matches_and_escalates_the_rest(reconcile):
+    world, env, tmp_path = reconcile
+    before = balances(world)
+    done = run_cli("run", "reconcile_payments", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = balances(world)
+    assert {a: after[a] - before[a] for a in after if after[a] != before[a]} == CREDITS
+    state = world.state()
+    approved = {t["ticket_id"] for t in state["tickets"] if t["status"] == "APPROVED"}
+    assert approved == {"TK1", "TK2", "TK7"}
+    assert sorted((r["ticket_id"], r["amount"]) for r in state["balance_log"]) == [("TK1", 500123), ("TK2", 250087)]
+    assert len(state["helpdesk_messages"]) == ESCALATED
+    book = workbook(tmp_path)
+    assert book.sheetnames == ["Ringkasan", "Kredit Otomatis", "Eskalasi", "Mutasi", "Tiket Terbuka"]
+    assert mutasi_codes(book) == EXPECTED_CODES
+    assert book["Mutasi"]["G2"].number_format == '"Rp" #,##0'
+    assert book["Eskalasi"].max_row == 1 + ESCALATED
+
+    again = run_cli("run", "reconcile_payments", env=env)
+    assert again.returncode == 0, again.stderr
+    assert balances(world) == after and len(world.state()["helpdesk_messages"]) == ESCALATED
+    assert mutasi_codes(workbook(tmp_path)) == EXPECTED_CODES  # still every line exactly once
+
+
+def test_dry_run_prints_the_plan_and_changes_nothing(reconcile):
+    world, env, tmp_path = reconcile
+    before = world.state()
+    done = run_cli("run", "reconcile_payments", "--dry-run", env=env)
+    assert done.returncode == 0, done.stderr
+    for code in set(EXPECTED_CODES):
+        assert code in done.stdout
+    after = world.state()
+    assert after["agents"] == before["agents"] and after["tickets"] == before["tickets"]
+    assert after["helpdesk_messages"] == [] and not (tmp_path / "reports" / "rekonsiliasi").exists()
+
+
+@pytest.mark.parametrize("point", ["approve:after_intent", "approve:after_in_flight", "approve:after_click",
+                                   "approve:after_done", "notify:after_in_flight", "notify:after_send"])
+def test_killed_at_each_step_then_rerun_credits_once(reconcile, point):
+    world, env, tmp_path = reconcile
+    before = balances(world)
+    killed = run_cli("run", "reconcile_payments", env={**env, "BOTS_CRASH_AT": point})
+    assert killed.returncode == -9, killed.stderr
+    done = run_cli("run", "reconcile_payments", env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    after = balances(world)
+    assert {a: after[a] - before[a] for a in after if after[a] != before[a]} == CREDITS
+    state = world.state()
+    assert len(state["balance_log"]) == 2
+    titles = [m["title"] for m in state["helpdesk_messages"]]
+    if point != "notify:after_send":
+        assert len(titles) == len(set(titles)) == ESCALATED  # never twice, none lost
+    else:  # killed between sending and recording: the inbox is read, so still never twice
+        assert len(titles) == len(set(titles)) == ESCALATED
+    assert mutasi_codes(workbook(tmp_path)) == EXPECTED_CODES
+
+
+def test_commit_then_drop_on_approval_still_credits_once(reconcile):
+    world, env, tmp_path = reconcile
+    world.post("/__mock/faults", {"drop_rate": 1.0, "portals": ["otomax"]})
+    first = run_cli("run", "reconcile_payments", env=env)
+    world.post("/__mock/faults", {})
+    done = run_cli("run", "reconcile_payments", env=env)
+    assert done.returncode == 0, first.stderr + done.stdout + done.stderr
+    assert len(world.state()["balance_log"]) == 2
+    assert mutasi_codes(workbook(tmp_path)) == EXPECTED_CODES
+
+
+def test_overlapping_statement_files_add_nothing(reconcile, tmp_path):
+    world, env, _ = reconcile
+    assert run_cli("run", "reconcile_payments", env=env).returncode == 0
+    before = world.state()
+    # the same account downloaded again by hand, overlapping what the bot already read
+    from tests.conftest import Browserless
+    person = Browserless(world.url)
+    person.login("/bank/bca", "kasir.bca", "Bca-demo-8841")
+    from datetime import date, timedelta
+    today = date.fromisoformat(world.get("/__mock/clock")["now"][:10])
+    status, _, _ = person.open(f"/bank/bca/mutasi/unduh?rekening=5270418836&dari={today - timedelta(days=1)}"
+                               f"&sampai={today}&format=bca-individual")
+    assert status in (200, 404, 405)
+    files = sorted((tmp_path / "reports").rglob("*.csv"))
+    done = run_cli("run", "reconcile_payments", *sum((["--statement", str(f)] for f in files), []), env=env)
+    assert done.returncode == 0, done.stderr
+    assert world.state()["agents"] == before["agents"]
+
+
+def test_escalation_resolved_by_finance_credits_once_and_reject(reconcile):
+    world, env, tmp_path = reconcile
+    assert run_cli("run", "reconcile_payments", env=env).returncode == 0
+    listing = run_cli("escalations", "list", env=env)
+    assert listing.returncode == 0 and "NO_TICKET_ROUND_AMOUNT" in listing.stdout
+    import re
+    round_id = next(int(m) for m in re.findall(r"│\s*(\d+)\s*│[^\n]*NO_TICKET_ROUND_AMOUNT", listing.stdout))
+    killed = run_cli("escalations", "resolve", str(round_id), "--agent", "AG4", "--note", "transfer manual Andi",
+                     env={**env, "BOTS_CRASH_AT": "manual:after_add"})
+    assert killed.returncode == -9
+    done = run_cli("escalations", "resolve", str(round_id), "--agent", "AG4", "--note", "transfer manual Andi",
+                   env=env)
+    assert done.returncode == 0, done.stdout + done.stderr
+    manual = [r for r in world.state()["balance_log"] if r["kind"] == "MANUAL"]
+    assert len(manual) == 1 and manual[0]["amount"] == 1000000 and f"BOT:manual:escalation:{round_id}" in manual[0]["note"]
+    again = run_cli("escalations", "resolve", str(round_id), "--agent", "AG4", "--note", "lagi", env=env)
+    assert again.returncode == 2 and "already resolved" in again.stderr
+    other = next(int(m) for m in re.findall(r"│\s*(\d+)\s*│[^\n]*NO_MATCHING_TICKET", listing.stdout))
+    rejected = run_cli("escalations", "resolve", str(other), "--reject", "--note", "bukan setoran", env=env)
+    assert rejected.returncode == 0
+    assert len([r for r in world.state()["balance_log"] if r["kind"] == "MANUAL"]) == 1
+
+
+def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile, tmp_path):
+    from tests.conftest import ROOT
+    world, env, _ = reconcile
+    good = ROOT / "fixtures" / "statements" / "bca-individual.csv"
+    bad = ROOT / "fixtures" / "statements" / "bad" / "bca-decimal-comma.csv"
+    done = run_cli("run", "reconcile_payments", "--statement", str(bad), "--statement", str(good), env=env)
+    assert done.returncode == 2
+    assert "bca-decimal-comma.csv, line" in done.stderr and "column" in done.stderr
+    book = workbook(tmp_path)
+    assert book["Mutasi"].max_row > 1  # the good file's lines are in
