@@ -17,6 +17,8 @@ class Notifier(Protocol):
 
 
 class AppriseNotifier:
+    configured = True
+
     def __init__(self, urls: tuple[str, ...]):
         import apprise
 
@@ -34,6 +36,8 @@ class AppriseNotifier:
 
 class LogOnlyNotifier:
     """No NOTIFY_URLS: the escalation stays in the store and the workbook; the log says so."""
+
+    configured = False
 
     def send(self, title: str, body: str) -> bool:
         logger.warning("no NOTIFY_URLS set: finance not notified of {}", title)

@@ -67,6 +67,7 @@ def run(ctx: RunContext) -> RunResult:
     recovered = [] if ctx.dry_run else executor.recover()
 
     tickets = otomax.tickets(since=today - timedelta(days=config["ticket_lookback_days"]))
+    logger.info("{} deposit tickets read ({} open)", len(tickets), sum(t.status == "OPEN" for t in tickets))
     statements, problems = collect_statements(ctx, ledger, today, config)
 
     if ctx.dry_run:
@@ -108,6 +109,8 @@ def collect_statements(ctx: RunContext, ledger: Ledger, today: date, config) -> 
             start = (covered - timedelta(days=config["overlap_days"]) if covered
                      else today - timedelta(days=config["lookback_days"]))
             for download in bank.download_statements(account.account_no, start, today):
+                logger.info("{} {}: statement {} to {} downloaded ({})", key, account.account_no, start, today,
+                            download.file_name)
                 try:
                     statements.append((parse_statement(download.data, download.file_name, today=today,
                                                        account_no=account.account_no), True))

@@ -48,13 +48,15 @@ START, END = date(2026, 11, 20), date(2026, 11, 23)
 
 
 def write_world(folder):
+    """The seed above as a world folder, with the demo users (config/demo.env's credentials)."""
     shutil.copy(WORLD / "portal_users.csv", folder / "portal_users.csv")
-    (folder / "bank_accounts.csv").write_text("bank,account_no,holder,opening_balance\n" + "".join(
-        f"{bank},{no},PT TRAVELPULSA NUSANTARA,{opening}\n" for (bank, no), opening in ACCOUNTS.items()), encoding="utf-8")
+    accounts = [f"{bank},{no},PT TRAVELPULSA NUSANTARA,{opening}" for (bank, no), opening in ACCOUNTS.items()]
     quote = lambda text: '"' + text.replace('"', '""') + '"'  # noqa: E731
-    (folder / "mutations.csv").write_text("bank,account_no,posted_at,description,amount,direction\n" + "".join(
-        f"{b},{no},{at}+07:00,{quote(text)},{amount},{way}\n" for b, no, at, text, amount, way in MUTATIONS),
-        encoding="utf-8")
+    mutations = [f"{b},{no},{at}+07:00,{quote(text)},{amount},{way}" for b, no, at, text, amount, way in MUTATIONS]
+    for name, header, rows in (("bank_accounts", "bank,account_no,holder,opening_balance", accounts),
+                               ("mutations", "bank,account_no,posted_at,description,amount,direction",
+                                mutations)):
+        (folder / f"{name}.csv").write_text("\n".join([header, *rows]) + "\n", encoding="utf-8")
     return folder
 
 
@@ -218,7 +220,8 @@ def test_a_bca_mutation_is_pending_for_five_minutes_then_posted(fresh_world):
 # -- the writers alone ---------------------------------------------------------------------------------
 
 def test_an_empty_period_is_still_a_statement_and_unknown_formats_are_refused():
-    account = {"bank": "bca", "account_no": BCA, "holder": "PT TRAVELPULSA NUSANTARA", "opening_balance": 750311}
+    account = {"bank": "bca", "account_no": BCA, "holder": "PT TRAVELPULSA NUSANTARA",
+               "opening_balance": 750311}
     name, data = write_statement("bca-individual", account, [], START, START, NOW)
     statement = parse_statement(data, name)
     assert statement.lines == [] and statement.opening_balance == statement.closing_balance == 750311
@@ -245,7 +248,7 @@ def settings(bank_world, tmp_path):
 
 
 @pytest.mark.browser
-def test_page_object_lists_accounts_and_reports_a_refusal_in_the_banks_words(settings):
+def test_page_object_lists_accounts_and_reports_a_refusal_in_the_banks_words(settings, bank_world):
     with PortalBrowser(settings, "bank-run") as browser:
         bca = BankPortal(browser, settings.portal("bank_bca"), attempts=2, backoff_seconds=0)
         closing = expected("bca", BCA, START, END)[-1][4]
@@ -253,8 +256,11 @@ def test_page_object_lists_accounts_and_reports_a_refusal_in_the_banks_words(set
                                   BankAccount(BCA2, "PT TRAVELPULSA NUSANTARA", 5_123_456)]
         with pytest.raises(PortalUnavailable, match="maksimal 31 hari"):
             bca.download_statement(BCA, date(2026, 10, 1), END)
+        with pytest.raises(PortalUnavailable, match="Rekening 1111 is not offered"):
+            bca.download_statement("1111", START, END)
         with pytest.raises(ValueError):
             bca.download_statements(BCA, END, START)
+        bank_world.post("/__mock/faults", {"expire_sessions": True})  # e.g. staff logged in meanwhile
         bisnis = bca.download_statement(BCA, START, END, fmt="bca-bisnis")
         assert bisnis.fmt == "bca-bisnis" and bisnis.data.startswith(b"Tanggal Transaksi,")
         assert len(parse_statement(bisnis.data, bisnis.file_name, account_no=BCA).lines) == 5
@@ -268,7 +274,7 @@ def test_page_object_downloads_each_banks_statement_in_31_day_chunks(settings):
             bank = key.removeprefix("bank_")
             account = next(no for b, no in ACCOUNTS if b == bank)
             downloads = BankPortal(browser, settings.portal(key)).download_statements(account, start, END)
-            assert [d.fmt for d in downloads] == [fmt, fmt] and all(d.account_no == account for d in downloads)
+            assert [(d.fmt, d.account_no) for d in downloads] == [(fmt, account)] * 2
             first, second = (parse_statement(d.data, d.file_name, account_no=account) for d in downloads)
             assert len(first.lines) == len(expected(bank, account, start, start + timedelta(days=30)))
             assert len(second.lines) == len(expected(bank, account, start + timedelta(days=31), END)) > 0

@@ -15,7 +15,7 @@ pytestmark = pytest.mark.browser
 def reconcile(tmp_path, bot_env):
     folder = write_world(tmp_path / "world")
     world = MockWorld(seed=folder)
-    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)),
+    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)), COLUMNS="250",
                   NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
     yield world, env, tmp_path
     world.stop()
@@ -104,23 +104,30 @@ def test_commit_then_drop_on_approval_still_credits_once(reconcile):
     assert mutasi_codes(workbook(tmp_path)) == EXPECTED_CODES
 
 
-def test_overlapping_statement_files_add_nothing(reconcile, tmp_path):
-    world, env, _ = reconcile
+def test_overlapping_statement_files_add_nothing(reconcile):
+    world, env, tmp_path = reconcile
     assert run_cli("run", "reconcile_payments", env=env).returncode == 0
     before = world.state()
-    # the same account downloaded again by hand, overlapping what the bot already read
+    book_before = mutasi_codes(workbook(tmp_path))
+    # staff download the same account by hand, twice, with overlapping ranges
+    from datetime import date, timedelta
+
     from tests.conftest import Browserless
     person = Browserless(world.url)
     person.login("/bank/bca", "kasir.bca", "Bca-demo-8841")
-    from datetime import date, timedelta
     today = date.fromisoformat(world.get("/__mock/clock")["now"][:10])
-    status, _, _ = person.open(f"/bank/bca/mutasi/unduh?rekening=5270418836&dari={today - timedelta(days=1)}"
-                               f"&sampai={today}&format=bca-individual")
-    assert status in (200, 404, 405)
-    files = sorted((tmp_path / "reports").rglob("*.csv"))
-    done = run_cli("run", "reconcile_payments", *sum((["--statement", str(f)] for f in files), []), env=env)
+    files = []
+    for start in (today - timedelta(days=2), today - timedelta(days=1)):
+        request = person.opener.open(f"{world.url}/bank/bca/mutasi/unduh?rekening=5270418836&dari={start}"
+                                     f"&sampai={today}&format=bca-individual")
+        files.append(tmp_path / f"manual-{start}.csv")
+        files[-1].write_bytes(request.read())
+    done = run_cli("run", "reconcile_payments", "--statement", str(files[0]), "--statement", str(files[1]), env=env)
     assert done.returncode == 0, done.stderr
-    assert world.state()["agents"] == before["agents"]
+    assert "New statement lines" in done.stdout
+    after = world.state()
+    assert after["agents"] == before["agents"] and after["helpdesk_messages"] == before["helpdesk_messages"]
+    assert mutasi_codes(workbook(tmp_path)) == book_before
 
 
 def test_escalation_resolved_by_finance_credits_once_and_reject(reconcile):
@@ -146,13 +153,16 @@ def test_escalation_resolved_by_finance_credits_once_and_reject(reconcile):
     assert len([r for r in world.state()["balance_log"] if r["kind"] == "MANUAL"]) == 1
 
 
-def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile, tmp_path):
+def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile):
+    import sqlite3
+
     from tests.conftest import ROOT
-    world, env, _ = reconcile
+    world, env, tmp_path = reconcile
     good = ROOT / "fixtures" / "statements" / "bca-individual.csv"
     bad = ROOT / "fixtures" / "statements" / "bad" / "bca-decimal-comma.csv"
     done = run_cli("run", "reconcile_payments", "--statement", str(bad), "--statement", str(good), env=env)
     assert done.returncode == 2
     assert "bca-decimal-comma.csv, line" in done.stderr and "column" in done.stderr
-    book = workbook(tmp_path)
-    assert book["Mutasi"].max_row > 1  # the good file's lines are in
+    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as db:
+        sources = dict(db.execute("SELECT source, count(*) FROM statement_lines GROUP BY source").fetchall())
+    assert sources.get(str(good), 0) > 0 and not any("decimal-comma" in s for s in sources)

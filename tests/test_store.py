@@ -16,6 +16,10 @@ from sqlalchemy import exc as sa_exc
 from bots.errors import StoreUnavailable
 from bots.store import Action, RunRecord, Store
 
+#: Every migration in bots/store/migrations/versions, oldest first (named NNNN_name.py).
+ALL_REVISIONS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "bots" / "store" / "migrations"
+                                        / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+
 REPO = Path(__file__).resolve().parents[1]
 WIB = timezone(timedelta(hours=7))  # Jakarta, where the back office works
 T0 = datetime(2026, 11, 22, 9, 15, 3, 250000, tzinfo=WIB)
@@ -57,13 +61,13 @@ def _tables(db_path: Path) -> set[str]:
 def test_migrate_applies_the_base_once_and_records_it(db_path: Path):
     store = Store(f"sqlite:///{db_path}")
     try:
-        assert store.migrate() == ["0001_base"]
+        assert store.migrate() == ALL_REVISIONS
         assert store.migrate() == []
     finally:
         store.dispose()
-    assert _tables(db_path) == {"alembic_version", "runs", "actions"}
+    assert {"alembic_version", "runs", "actions"} <= _tables(db_path)
     with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [("0001_base",)]
+        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [(ALL_REVISIONS[-1],)]
     again = Store(f"sqlite:///{db_path}")
     try:
         assert again.migrate() == []
@@ -111,8 +115,8 @@ def test_two_processes_migrating_at_once_both_succeed(db_path: Path):
         out, err = proc.communicate(timeout=60)
         assert proc.returncode == 0, err
         outputs.append(out.strip())
-    assert sorted(outputs) == ["['0001_base']", "[]"]
-    assert _tables(db_path) == {"alembic_version", "runs", "actions"}
+    assert sorted(outputs) == [str(ALL_REVISIONS), "[]"]
+    assert {"alembic_version", "runs", "actions"} <= _tables(db_path)
 
 
 # -- transactions ----------------------------------------------------------------------------------
@@ -171,7 +175,7 @@ def test_a_write_transaction_held_elsewhere_makes_writes_unavailable(db_path: Pa
 def test_an_in_memory_store_works_for_quick_tests():
     store = Store("sqlite://")
     try:
-        assert store.migrate() == ["0001_base"]
+        assert store.migrate() == ALL_REVISIONS
         store.start_run("reconcile_payments", "run-1", T0)
         assert store.last_run("reconcile_payments").started_at == T0
     finally:

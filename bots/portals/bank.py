@@ -24,6 +24,7 @@ from bots.portals.base import PortalPage
 from bots.portals.parse import parse_rupiah
 
 MAX_DAYS = 31  # the longest period one statement may cover (every bank we use limits it so)
+_OPTION_VALUES = "select => [...select.options].map(option => option.value)"
 
 
 @dataclass(frozen=True)
@@ -92,10 +93,14 @@ class BankPortal(PortalPage):
             self._visit("/mutasi")
             with self._guard(doing):
                 page = self.page
-                page.get_by_label("Rekening", exact=True).select_option(account_no)
+                for label, value in (("Rekening", account_no), ("Format", fmt)):
+                    # select_option would wait its whole timeout for a choice that is not there
+                    offered = page.get_by_label(label, exact=True).evaluate(_OPTION_VALUES)
+                    if value not in offered:
+                        return _Refusal(f"{label} {value} is not offered (only {', '.join(offered)})")
+                    page.get_by_label(label, exact=True).select_option(value)
                 page.get_by_label("Dari tanggal", exact=True).fill(start.isoformat())
                 page.get_by_label("Sampai tanggal", exact=True).fill(end.isoformat())
-                page.get_by_label("Format", exact=True).select_option(fmt)
                 return self._click_download(account_no, fmt, doing)
 
         answer = self.retrying(doing, attempt)

@@ -24,7 +24,7 @@ from typing import Callable
 from loguru import logger
 
 from bots.crashpoints import NEVER, CrashPoints
-from bots.errors import PortalUnavailable
+from bots.errors import PortalUnavailable, SessionExpired
 from bots.reconcile.ledger import Ledger
 from bots.reconcile.matching import (AUTO_CREDITED, TICKET_ALREADY_PROCESSED, TICKET_EXPIRED, NO_MATCHING_TICKET,
                                      Outcome, rupiah)
@@ -106,6 +106,10 @@ class Executor:
         logger.info("approving ticket {} for line {} ({})", ticket_id, outcome.fingerprint[:12], outcome.agent_id)
         try:
             approval = self.otomax.approve_ticket(ticket_id)
+        except SessionExpired:
+            # the portal refused the form before doing anything: log in again, re-check, act
+            logger.info("session ended before approving {}; checking the ticket again", ticket_id)
+            return self._approve(self.store.get_action(action.key), outcome)
         except PortalUnavailable as exc:
             logger.warning("approval of {} has an unknown outcome ({}); reading the portal", ticket_id, exc)
             ticket = self.otomax.ticket(ticket_id)  # if this fails too, the next run recovers
@@ -170,7 +174,8 @@ class Executor:
             self.crash("notify:after_send")
             self.store.mark_done(key, {"how": "sent"}, self.now())
             self.ledger.mark_notified(escalation_id, self.now())
-            logger.info("finance notified: {}", title)
+            if getattr(self.notifier, "configured", True):
+                logger.info("finance notified: {}", title)
         else:
             self.store.mark_failed(key, "the notification service refused it", self.now())
             logger.warning("finance could not be notified of {} (will retry next run)", marker)

@@ -91,6 +91,7 @@ def parse_range(args, today: date) -> tuple[date, date]:
 # -- the portal -------------------------------------------------------------------------------
 
 def build(world: World, key: str, title: str) -> Portal:
+    """The internet banking of one bank (`bank_bca`…): accounts, mutasi and its export."""
     bank = key.removeprefix("bank_")
     portal = Portal(world, key, title, single_session=True,
                     nav=[("Mutasi Rekening", "statement")])

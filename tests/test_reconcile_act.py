@@ -1,0 +1,185 @@
+"""The exactly-once protocol of approvals, against an in-memory transaction server."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bots.errors import PortalUnavailable, SessionExpired
+from bots.parsers import Statement, StatementLine
+from bots.reconcile.act import Executor, approval_key
+from bots.reconcile.ledger import Ledger
+from bots.reconcile.matching import AUTO_CREDITED, TICKET_ALREADY_PROCESSED, decide
+from bots.store import Store
+
+JKT = ZoneInfo("Asia/Jakarta")
+NOW = datetime(2026, 11, 23, 10, 0, tzinfo=JKT)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    ticket_id: str
+    agent_id: str
+    amount: int
+    bank: str = "bca"
+    account_no: str = "5270418836"
+    created_at: datetime = NOW - timedelta(hours=2)
+    expires_at: datetime | None = NOW + timedelta(hours=4)
+    status: str = "OPEN"
+    approved_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class Approval:
+    ticket_id: str
+    outcome: str
+    message: str = ""
+
+
+class FakeOtomax:
+    """The transaction server as far as approvals go; `fail` scripts what goes wrong."""
+
+    def __init__(self, *tickets):
+        self.tickets = {t.ticket_id: t for t in tickets}
+        self.clicks, self.fail = 0, []
+
+    def ticket(self, ticket_id):
+        return self.tickets.get(ticket_id)
+
+    def approve_ticket(self, ticket_id):
+        self.clicks += 1
+        failure = self.fail.pop(0) if self.fail else None
+        if failure == "expired_session":
+            raise SessionExpired("otomax", "form refused")
+        if failure == "timeout_before":
+            raise PortalUnavailable("otomax", "timeout")
+        if self.tickets[ticket_id].status != "OPEN":
+            return Approval(ticket_id, "already_processed", "Tiket Sudah Diproses")
+        self.tickets[ticket_id] = replace(self.tickets[ticket_id], status="APPROVED")
+        if failure == "drop_after":
+            raise PortalUnavailable("otomax", "connection dropped: outcome unknown")
+        return Approval(ticket_id, "approved")
+
+
+class Inbox:
+    def __init__(self):
+        self.sent = []
+
+    def send(self, title, body):
+        self.sent.append(title)
+        return True
+
+
+@pytest.fixture
+def setup(tmp_path):
+    store = Store(f"sqlite:///{tmp_path / 'bots.sqlite3'}")
+    store.migrate()
+    store.start_run("reconcile_payments", "run-1", NOW)
+    ledger = Ledger(store)
+    line = StatementLine("bca", "5270418836", NOW.date(), None, "TRSF E-BANKING CR BUDI", Decimal("500123.00"), "CR",
+                         Decimal("10500123.00"), False, 7)
+    ledger.add(Statement("bca", "5270418836", None, None, [line], "bca-individual", "x.csv"), "x.csv", "run-1", NOW)
+    return store, ledger
+
+
+def executor(store, ledger, otomax, inbox=None):
+    return Executor(store, ledger, otomax, inbox or Inbox(), "run-1", lambda: NOW)
+
+
+def plan(ledger, otomax):
+    return decide(ledger.undecided(), otomax.tickets.values(), ledger.claimed_tickets())
+
+
+def test_approves_once_and_records_done(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    [outcome] = plan(ledger, otomax)
+    assert executor(store, ledger, otomax).carry_out(outcome).code == AUTO_CREDITED
+    assert otomax.clicks == 1 and store.get_action(approval_key("TK1")).state == "done"
+    assert ledger.undecided() == [] and plan(ledger, otomax) == []
+
+
+def test_dropped_answer_is_read_back_from_the_portal_not_clicked_again(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    otomax.fail = ["drop_after"]
+    [outcome] = plan(ledger, otomax)
+    assert executor(store, ledger, otomax).carry_out(outcome).code == AUTO_CREDITED
+    assert otomax.clicks == 1 and store.get_action(approval_key("TK1")).result["how"].startswith("approved (verified")
+
+
+def test_unknown_outcome_with_portal_down_is_recovered_by_the_next_run(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    otomax.fail = ["timeout_before"]
+    [outcome] = plan(ledger, otomax)
+    with pytest.raises(PortalUnavailable):
+        executor(store, ledger, otomax).carry_out(outcome)
+    assert store.get_action(approval_key("TK1")).state == "in_flight"
+    [recovered] = executor(store, ledger, otomax).recover()
+    assert recovered.code == AUTO_CREDITED and otomax.clicks == 2  # still OPEN: the click never landed
+    assert otomax.tickets["TK1"].status == "APPROVED"
+
+
+def test_in_flight_and_approved_means_ours(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    [outcome] = plan(ledger, otomax)
+    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
+                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
+                        "run-1", NOW)
+    store.mark_in_flight(approval_key("TK1"), NOW)
+    otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")  # the click landed, then: kill -9
+    [recovered] = executor(store, ledger, otomax).recover()
+    assert recovered.code == AUTO_CREDITED and otomax.clicks == 0
+
+
+def test_intent_only_and_approved_means_someone_else(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    [outcome] = plan(ledger, otomax)
+    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
+                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
+                        "run-1", NOW)
+    otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")  # approved by hand meanwhile
+    inbox = Inbox()
+    [recovered] = executor(store, ledger, otomax, inbox).recover()
+    assert recovered.code == TICKET_ALREADY_PROCESSED and otomax.clicks == 0
+    assert len(inbox.sent) == 1 and "TICKET_ALREADY_PROCESSED" in inbox.sent[0]
+
+
+def test_session_expired_before_the_click_logs_in_again_and_acts(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    otomax.fail = ["expired_session"]
+    [outcome] = plan(ledger, otomax)
+    assert executor(store, ledger, otomax).carry_out(outcome).code == AUTO_CREDITED
+    assert otomax.clicks == 2 and otomax.tickets["TK1"].status == "APPROVED"
+
+
+def test_done_approval_whose_outcome_was_not_written_is_settled_first(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    [outcome] = plan(ledger, otomax)
+    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
+                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
+                        "run-1", NOW)
+    store.mark_in_flight(approval_key("TK1"), NOW)
+    store.mark_done(approval_key("TK1"), {"how": "approved"}, NOW)  # then killed before the line's outcome
+    otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")
+    [recovered] = executor(store, ledger, otomax).recover()
+    assert recovered.code == AUTO_CREDITED and ledger.undecided() == []
+
+
+def test_escalation_notified_once_even_when_recovered(setup):
+    store, ledger = setup
+    otomax = FakeOtomax()  # no ticket at all
+    inbox = Inbox()
+    [outcome] = plan(ledger, otomax)
+    executor(store, ledger, otomax, inbox).carry_out(outcome)
+    executor(store, ledger, otomax, inbox).recover()
+    assert len(inbox.sent) == 1 and ledger.escalations()[0].notified_at is not None

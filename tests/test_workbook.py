@@ -1,0 +1,50 @@
+"""Workbooks: typed cells, frozen and filtered headers, atomic writes, a held-open target."""
+
+from __future__ import annotations
+
+import os
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from openpyxl import load_workbook
+
+from bots.workbook import Column, Sheet, write
+
+JKT = ZoneInfo("Asia/Jakarta")
+
+
+def sheets():
+    return [Sheet("Mutasi", [Column("Tanggal", "date"), Column("Waktu", "datetime"), Column("Keterangan"),
+                             Column("Nominal", "rupiah")],
+                  [[date(2026, 11, 23), datetime(2026, 11, 23, 2, 15, tzinfo=ZoneInfo("UTC")), "TRSF BUDI",
+                    Decimal("500123.00")]])]
+
+
+def test_cells_are_typed_and_headers_frozen_and_filtered(tmp_path):
+    path, note = write(tmp_path / "r" / "x.xlsx", sheets())
+    assert note is None
+    sheet = load_workbook(path)["Mutasi"]
+    assert [c.value for c in sheet[1]] == ["Tanggal", "Waktu", "Keterangan", "Nominal"]
+    assert sheet["A2"].value == datetime(2026, 11, 23) and sheet["A2"].number_format == "DD/MM/YYYY"
+    assert sheet["B2"].value == datetime(2026, 11, 23, 9, 15)  # shown in WIB
+    assert sheet["D2"].value == 500123 and sheet["D2"].number_format == '"Rp" #,##0'
+    assert sheet.freeze_panes == "A2" and sheet.auto_filter.ref == "A1:D2"
+    assert sheet.column_dimensions["C"].width >= len("TRSF BUDI")
+    assert not [p for p in path.parent.iterdir() if p.name.startswith(".")]  # no temporary left
+
+
+def test_a_target_held_open_is_written_beside_it(tmp_path, monkeypatch):
+    target = tmp_path / "x.xlsx"
+    target.write_bytes(b"held open by Excel")
+    real_replace = os.replace
+
+    def refuse_the_open_file(src, dst):
+        if os.fspath(dst) == os.fspath(target):
+            raise PermissionError("in use")  # what Windows shares answer while Excel holds it
+        return real_replace(src, dst)
+
+    monkeypatch.setattr(os, "replace", refuse_the_open_file)
+    path, note = write(target, sheets())
+    assert path.name == "x (1).xlsx" and "open in another program" in note
+    assert target.read_bytes() == b"held open by Excel" and load_workbook(path)["Mutasi"]["D2"].value == 500123
