@@ -40,9 +40,9 @@ def print_summary(console: Console, bot: str, result: RunResult, dry_run: bool =
     summary.add_column("value", justify="right")
     for label, value in result.summary:
         summary.add_row(label, mask(str(value)))
-    for path in result.reports:
-        summary.add_row("Report", str(path))
     console.print(summary)
+    for path in result.reports:  # whole paths, never cut to the terminal's width
+        console.print(f"Report: {path}", soft_wrap=True, highlight=False)
 
 
 @contextmanager

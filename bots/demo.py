@@ -34,7 +34,7 @@ def run_demo(settings: Settings, world_dir: Path = DEMO_WORLD) -> int:
         f"json://{helpdesk.username}:{helpdesk.password}@{server.url.split('://')[1]}/helpdesk/api/messages",))
     outcome = Table(title="demo", header_style="bold")
     for column in ("bot", "outcome", "reports"):
-        outcome.add_column(column)
+        outcome.add_column(column, overflow="fold")
     worst = 0
     try:
         for bot in BOTS:

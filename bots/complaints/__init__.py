@@ -1,0 +1,1 @@
+"""check_pending_tx's parts: the complaint ladder (pure), its store, the executor, the report."""
