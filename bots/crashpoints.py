@@ -14,6 +14,7 @@ import signal
 POINTS = (
     "approve:after_intent", "approve:after_in_flight", "approve:after_click", "approve:after_done",
     "notify:after_in_flight", "notify:after_send",
+    "complaint:after_intent", "complaint:after_in_flight", "complaint:after_send",
     "manual:after_in_flight", "manual:after_add",
 )
 

@@ -46,3 +46,36 @@ class LogOnlyNotifier:
 
 def notifier_for(settings) -> Notifier:
     return AppriseNotifier(settings.notify_urls) if settings.notify_urls else LogOnlyNotifier()
+
+
+class NotifyOnce:
+    """Send a notification exactly once per key: journaled, and after a crash the inbox is
+    searched for the message's marker before anything is sent again."""
+
+    def __init__(self, store, notifier: Notifier, bot: str, run_id: str, now, already_sent=lambda marker: False,
+                 crash=None):
+        from bots.crashpoints import NEVER
+
+        self.store, self.notifier, self.bot, self.run_id, self.now = store, notifier, bot, run_id, now
+        self.already_sent, self.crash = already_sent, crash or NEVER
+
+    def __call__(self, key: str, marker: str, title: str, body: str) -> bool:
+        """True once the notification is out (now or before); False if it must be retried."""
+        action, _ = self.store.record_intent(key, self.bot, "notify", {"marker": marker, "title": title},
+                                             self.run_id, self.now())
+        if action.state == "done":
+            return True
+        if action.state == "in_flight" and self.already_sent(marker):
+            self.store.mark_done(key, {"how": "found in the inbox"}, self.now())
+            return True
+        self.store.mark_in_flight(key, self.now())
+        self.crash("notify:after_in_flight")
+        if not self.notifier.send(title, body):
+            self.store.mark_failed(key, "the notification service refused it", self.now())
+            logger.warning("could not notify {} (will retry next run)", marker)
+            return False
+        self.crash("notify:after_send")
+        self.store.mark_done(key, {"how": "sent"}, self.now())
+        if getattr(self.notifier, "configured", True):
+            logger.info("notified: {}", title)
+        return True

@@ -26,7 +26,7 @@ from bots.errors import ConfigError, InputFileError
 from bots.notify import notifier_for
 from bots.parsers import Statement, parse_statement
 from bots.portals.bank import BankPortal
-from bots.portals.helpdesk import HelpdeskInbox
+from bots.portals.helpdesk import inbox_check
 from bots.portals.otomax import OtomaxAdmin
 from bots.reconcile.act import Executor
 from bots.reconcile.ledger import Added, Ledger
@@ -63,7 +63,7 @@ def run(ctx: RunContext) -> RunResult:
     ledger = Ledger(ctx.store)
     otomax = ctx.portal(OtomaxAdmin, "otomax")
     executor = Executor(ctx.store, ledger, otomax, notifier_for(settings), ctx.run_id, ctx.clock.now,
-                        already_notified=_inbox_check(ctx), crash=CrashPoints(settings.crash_at))
+                        already_notified=inbox_check(ctx), crash=CrashPoints(settings.crash_at))
     recovered = [] if ctx.dry_run else executor.recover()
 
     tickets = otomax.tickets(since=today - timedelta(days=config["ticket_lookback_days"]))
@@ -118,13 +118,6 @@ def collect_statements(ctx: RunContext, ledger: Ledger, today: date, config) -> 
                     problems.append(f"{key} {account.account_no}: {exc}")
                     logger.error("the bank's export could not be read, nothing from it acted on: {}", exc)
     return statements, problems
-
-
-def _inbox_check(ctx: RunContext):
-    """Has finance's helpdesk already received a notification with this marker?"""
-    if "helpdesk" not in ctx.settings.configured_portals():
-        return lambda marker: False
-    return lambda marker: any(marker in m.title for m in ctx.portal(HelpdeskInbox, "helpdesk").messages())
 
 
 def dry_run_plan(ledger: Ledger, statements, tickets, problems) -> RunResult:

@@ -25,6 +25,7 @@ from loguru import logger
 
 from bots.crashpoints import NEVER, CrashPoints
 from bots.errors import PortalUnavailable, SessionExpired
+from bots.notify import NotifyOnce
 from bots.reconcile.ledger import Ledger
 from bots.reconcile.matching import (AUTO_CREDITED, TICKET_ALREADY_PROCESSED, TICKET_EXPIRED, NO_MATCHING_TICKET,
                                      Outcome, rupiah)
@@ -42,8 +43,9 @@ class Executor:
 
     def __init__(self, store: Store, ledger: Ledger, otomax, notifier, run_id: str, now: Callable[[], datetime],
                  already_notified: Callable[[str], bool] = lambda marker: False, crash: CrashPoints = NEVER):
-        self.store, self.ledger, self.otomax, self.notifier = store, ledger, otomax, notifier
-        self.run_id, self.now, self.already_notified, self.crash = run_id, now, already_notified, crash
+        self.store, self.ledger, self.otomax = store, ledger, otomax
+        self.run_id, self.now, self.crash = run_id, now, crash
+        self.notify = NotifyOnce(store, notifier, BOT, run_id, now, already_notified, crash)
 
     # -- recovery: unfinished work of an earlier run comes first -----------------------------------
     def recover(self) -> list[Outcome]:
@@ -157,25 +159,5 @@ class Executor:
         self._notify(escalation_id, title, body)
 
     def _notify(self, escalation_id: int, title: str, body: str) -> None:
-        key = f"notify:escalation:{escalation_id}"
-        action, _ = self.store.record_intent(key, BOT, "notify_finance",
-                                             {"escalation_id": escalation_id, "title": title, "body": body},
-                                             self.run_id, self.now())
-        if action.state == "done":
-            return
-        marker = f"[ESK-{escalation_id}]"
-        if action.state == "in_flight" and self.already_notified(marker):
-            self.store.mark_done(key, {"how": "found in finance's inbox"}, self.now())
+        if self.notify(f"notify:escalation:{escalation_id}", f"[ESK-{escalation_id}]", title, body):
             self.ledger.mark_notified(escalation_id, self.now())
-            return
-        self.store.mark_in_flight(key, self.now())
-        self.crash("notify:after_in_flight")
-        if self.notifier.send(title, body):
-            self.crash("notify:after_send")
-            self.store.mark_done(key, {"how": "sent"}, self.now())
-            self.ledger.mark_notified(escalation_id, self.now())
-            if getattr(self.notifier, "configured", True):
-                logger.info("finance notified: {}", title)
-        else:
-            self.store.mark_failed(key, "the notification service refused it", self.now())
-            logger.warning("finance could not be notified of {} (will retry next run)", marker)

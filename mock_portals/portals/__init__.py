@@ -10,7 +10,7 @@ from bots.settings import portal_prefix
 from mock_portals.framework import Portal
 from mock_portals.world import World
 
-from mock_portals.portals import bank, helpdesk, otomax
+from mock_portals.portals import bank, helpdesk, otomax, supplier
 
 BANK_TITLES = {"bca": "KlikBCA", "mandiri": "Mandiri Kopra", "bri": "BRI CMS", "bni": "BNIDirect"}
 TITLES = {
@@ -45,7 +45,7 @@ def build_portals(world: World) -> dict[str, Portal]:
     """prefix → Portal for every portal key of the world."""
     portals = {}
     for key in portal_keys(world):
-        builder = BUILDERS.get(key, _basic)
+        builder = BUILDERS.get(key) or (supplier.build if key.startswith("supplier_") else _basic)
         portals[portal_prefix(key)] = builder(world, key, title_of(key))
     return portals
 

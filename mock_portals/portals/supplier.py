@@ -22,6 +22,7 @@ import hashlib
 import io
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import urlencode
 
 from flask import Response, request
 
@@ -88,9 +89,9 @@ def settle(world: World) -> None:
             if behaviour is None or (behaviour["resolves_after"] == "hard_complaint"
                                      and complaint["level"] != "hard"):
                 continue
-            at = complaint["created_at"] + RESOLVE_DELAY
-            if at <= now and at < due.get(complaint["trx_id"], at + RESOLVE_DELAY):
-                due[complaint["trx_id"]] = at  # the earliest triggering complaint counts
+            at, trx_id = complaint["created_at"] + RESOLVE_DELAY, complaint["trx_id"]
+            if at <= now:
+                due[trx_id] = min(at, due.get(trx_id, at))  # the earliest trigger counts
         if not due:
             return
         for trx in world.table("transactions"):
@@ -182,9 +183,9 @@ def build(world: World, key: str, title: str) -> Portal:
         return list(reversed(rows))  # newest first; the table is in the order complaints came
 
     def export_link(path: str) -> str:
+        # the export takes the listing's filters, without its pagination
         args = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
-        return request.script_root + path + ("?" + "&".join(f"{k}={v}" for k, v in args.items())
-                                             if args else "")
+        return request.script_root + path + (f"?{urlencode(args)}" if args else "")
 
     @portal.page("/")
     def home():
@@ -219,13 +220,13 @@ def build(world: World, key: str, title: str) -> Portal:
             return portal.render("supplier_komplain.html", title="Kirim Komplain", levels=LEVELS)
         form = {k: request.form.get(k, "").strip() for k in ("trx_id", "level", "message", "reference")}
         back = f"{request.script_root}/komplain"
+        if not form["trx_id"] or form["level"] not in LEVELS or not form["message"]:
+            return portal.message("Data Tidak Valid", "Isi ID transaksi, pilih jenis komplain dan "
+                                  "tulis pesan.", status=400, back=back)
         trx = mine().get(form["trx_id"])
         if trx is None:
-            return portal.message("Transaksi Tidak Ditemukan", f"Transaksi '{form['trx_id']}' tidak "
+            return portal.message("Transaksi Tidak Ditemukan", f"Transaksi {form['trx_id']} tidak "
                                   "ditemukan di akun ini.", status=404, back=back)
-        if form["level"] not in LEVELS or not form["message"]:
-            return portal.message("Data Tidak Valid", "Pilih jenis komplain dan isi pesan.",
-                                  status=400, back=back)
         with world.lock:
             reference = form["reference"] or f"{code.upper()}-{len(world.table('complaints')) + 1:05d}"
             row = world.record("complaints", supplier=code, trx_id=trx["trx_id"], level=form["level"],
