@@ -74,6 +74,13 @@ class World:
     sessions: dict[str, dict[str, PortalSession]] = field(default_factory=dict)
     lock: threading.RLock = field(default_factory=threading.RLock)
     rng: random.Random = field(default_factory=random.Random)
+    # portals whose state moves with the clock (a supplier resolving a transaction) register
+    # here, so the control API's view is as current as the portals' own pages
+    settlers: list = field(default_factory=list)
+
+    def settle(self) -> None:
+        for settler in self.settlers:
+            settler(self)
 
     @classmethod
     def from_seed(cls, folder: Path, start: datetime | None = None) -> "World":
@@ -150,6 +157,7 @@ class World:
     # -- the control API's view --------------------------------------------------------------
     def state(self) -> dict[str, list[dict]]:
         """Every table as JSON rows, keyed by table name (the contract of `GET /__mock/state`)."""
+        self.settle()
         with self.lock:
             return {name: [_jsonable_row(r) for r in rows] for name, rows in self.tables.items()}
 

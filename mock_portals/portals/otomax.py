@@ -14,6 +14,7 @@ from flask import request
 from mock_portals.framework import Column, Portal, rupiah
 from mock_portals.portals import otomax_deposits as rules
 from mock_portals.portals.otomax_deposits import Refused
+from mock_portals.portals.otomax_transactions import add_transaction_pages
 from mock_portals.world import World
 
 AGENT_COLUMNS = [Column("ID Agen", "agent_id"), Column("Nama", "name"), Column("Telepon", "phone"),
@@ -143,4 +144,5 @@ def build(world: World, key: str, title: str) -> Portal:
         return rules.csv_answer(rules.balance_rows(world, request.args), rules.BALANCE_LOG_CSV,
                                 "riwayat-saldo", world.now())
 
+    add_transaction_pages(portal, world)  # the transaction report and agents' complaints
     return portal

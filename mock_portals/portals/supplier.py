@@ -155,6 +155,8 @@ def build(world: World, key: str, title: str) -> Portal:
         ("Cek Status", "status"), ("Transaksi", "transactions"), ("Kirim Komplain", "complaint"),
         ("Riwayat Komplain", "complaint_history")])
     portal.app.before_request(lambda: settle(world))
+    if settle not in world.settlers:
+        world.settlers.append(settle)
     status_filter = [{"name": "status", "label": "Status",
                       "choices": [(w, w) for w in profile.words.values()]},
                      {"name": "q", "label": "ID transaksi atau tujuan"}]
@@ -189,10 +191,10 @@ def build(world: World, key: str, title: str) -> Portal:
 
     @portal.page("/")
     def home():
-        rows = [shown(t, profile) for t in mine().values()]
+        ours = mine().values()
         return portal.render("home.html", cards=[
-            ("Transaksi", len(rows)),
-            (f"Status {profile.words['PENDING']}", sum(r["status"] == "PENDING" for r in rows))])
+            ("Transaksi", len(ours)),
+            (f"Status {profile.words['PENDING']}", sum(t["status"] == "PENDING" for t in ours))])
 
     @portal.page("/status")
     def status():
