@@ -1,0 +1,1 @@
+"""esim_activation_queue's parts: the rules (pure), the store, the batch workbook, the report."""
