@@ -16,6 +16,7 @@ POINTS = (
     "notify:after_in_flight", "notify:after_send",
     "complaint:after_intent", "complaint:after_in_flight", "complaint:after_send",
     "manual:after_in_flight", "manual:after_add",
+    "refund:after_intent", "refund:after_in_flight", "refund:after_send", "batch:after_intent",
 )
 
 

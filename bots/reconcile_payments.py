@@ -24,7 +24,7 @@ from loguru import logger
 from bots.crashpoints import CrashPoints
 from bots.errors import ConfigError, InputFileError
 from bots.notify import notifier_for
-from bots.parsers import Statement, parse_statement
+from bots.parsers import parse_statement
 from bots.portals.bank import BankPortal
 from bots.portals.helpdesk import inbox_check
 from bots.portals.otomax import OtomaxAdmin

@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
-import sys
 import uuid
-from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable

@@ -7,18 +7,35 @@ stop here: callers see `PortalUnavailable` or `SessionExpired` (bots/errors.py).
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import time
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Callable, TypeVar
+from urllib.parse import urlencode, urlparse
+from zoneinfo import ZoneInfo
 
 from loguru import logger
 
-from bots.errors import ConfigError, PortalUnavailable, SessionExpired
+from bots.errors import ConfigError, InputFileError, PortalUnavailable, SessionExpired
 from bots.portals.session import PortalBrowser
 from bots.settings import PortalSettings
 
 T = TypeVar("T")
+JAKARTA = ZoneInfo("Asia/Jakarta")
+#: The heading of the page a portal answers with when a form's token belongs to an ended session.
+FORM_REFUSED = "Permintaan ditolak"
+
+@dataclass(frozen=True)
+class Answer:
+    """What a portal answered to a submitted form."""
+
+    status: int
+    heading: str
+    message: str
 
 # One evaluate reads a whole table: ~20 ms for 1,000 rows, against seconds with a locator a row.
 _READ_TABLE = """(table) => {
@@ -144,3 +161,85 @@ class PortalPage:
             if not more:
                 return rows
             number += 1
+
+    # -- forms and exports: one click, one CSV request ----------------------------------------
+    def _submit(self, button, doing: str) -> Answer:
+        """Click a form's button once; returns the answer page's status, heading and message."""
+        from playwright.sync_api import Error as PlaywrightError
+
+        try:
+            with self.page.expect_navigation() as navigation:
+                button.click()
+            response = navigation.value
+        except PlaywrightError:
+            # Chromium shows its error page a moment after the failure is reported; a page
+            # opened before that would be interrupted by it, so let it arrive first.
+            try:
+                self.page.wait_for_url(lambda url: url.startswith("chrome-error:"),
+                                       wait_until="commit", timeout=2000)
+            except PlaywrightError:
+                pass
+            raise
+        if response is None or self.page.url.startswith("chrome-error:"):
+            raise PortalUnavailable(self.key, f"{doing}: the connection was lost (outcome unknown)")
+        self._check_answer(response, doing)
+        heading = self.heading()
+        alert = self.page.get_by_role("alert")
+        message = alert.first.inner_text().strip() if alert.count() else ""
+        if heading == FORM_REFUSED:
+            # the form's token belonged to a session that ended: the portal did nothing
+            self.logged_in = False
+            raise SessionExpired(self.key, f"{doing}: form refused, the session ended ({message})")
+        return Answer(response.status, heading, message)
+
+    def _export(self, export: str, params: dict[str, str], columns: tuple[str, ...],
+                build: Callable[[dict[str, str]], T]) -> list[T]:
+        """Rows of one of the portal's CSV exports, fetched with the logged-in browser context.
+
+        The request shares the context's login cookie, so no page is opened unless we must log
+        in (again): a page load costs ~20× the export itself.
+        """
+        query = {k: v for k, v in params.items() if v}
+        url = self.settings.url + export + (f"?{urlencode(query)}" if query else "")
+
+        def fetch() -> str:
+            if not self.logged_in:
+                self.login()  # not open(): its own retries inside these would multiply them
+            with self._guard(f"downloading {export}"):
+                answer = self.page.context.request.get(url, timeout=self.browser.settings.timeout_ms)
+                status, kind, final = answer.status, answer.headers.get("content-type", ""), answer.url
+                body = answer.text()
+                answer.dispose()
+            if status >= 500:
+                raise PortalUnavailable(self.key, f"{export}: the portal answered {status}")
+            if not kind.startswith("text/csv"):
+                if urlparse(final).path.endswith("/login"):
+                    raise SessionExpired(self.key, f"sent to the login page instead of {export}")
+                raise PortalUnavailable(self.key, f"{export}: expected a CSV, got {status} {kind}")
+            return body
+
+        text = self.retrying(f"downloading {export}", fetch)
+        return read_export(text, f"{self.key} {export}", columns, build)
+
+
+def read_export(text: str, source: str, columns: tuple[str, ...],
+                 build: Callable[[dict[str, str]], T]) -> list[T]:
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    missing = [c for c in columns if c not in (reader.fieldnames or [])]
+    if missing:
+        raise InputFileError(source, f"the export lacks column(s) {', '.join(missing)}", line=1)
+    rows = []
+    for row in reader:
+        try:
+            rows.append(build(row))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise InputFileError(source, f"unreadable row: {exc}", line=reader.line_num) from None
+    return rows
+
+
+def export_time(text: str | None) -> datetime | None:
+    """ISO 8601 from an export; WIB when no offset is written."""
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=JAKARTA)

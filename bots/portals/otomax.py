@@ -10,17 +10,15 @@ balance add credits the agent twice.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Callable, TypeVar
-from urllib.parse import urlencode, urlparse
+from typing import TypeVar
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from bots.errors import InputFileError, PortalUnavailable, SessionExpired
-from bots.portals.base import PortalPage
+from bots.errors import PortalUnavailable
+from bots.portals.base import PortalPage, export_time
 from bots.portals.parse import parse_rupiah
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -39,7 +37,6 @@ _APPROVAL_BY_STATUS = {"APPROVED": "already_processed", "EXPIRED": "expired",
                        "CANCELLED": "cancelled"}
 _NEW_BALANCE = re.compile(r"Saldo baru:\s*(-?Rp\s*[\d.]+)")
 # The heading the framework shows when a form's token is refused: the session ended.
-_FORM_REFUSED = "Permintaan ditolak"
 
 
 @dataclass(frozen=True)
@@ -89,12 +86,6 @@ class Approval:
     message: str
 
 
-@dataclass(frozen=True)
-class _Answer:
-    status: int
-    heading: str
-    message: str
-
 
 class OtomaxAdmin(PortalPage):
     """The Otomax web admin as back office uses it."""
@@ -116,8 +107,8 @@ class OtomaxAdmin(PortalPage):
     def _tickets(self, params: dict[str, str]) -> list[DepositTicket]:
         return self._export("/tiket/unduh", params, TICKET_COLUMNS, lambda r: DepositTicket(
             r["ticket_id"], r["agent_id"], int(r["amount"]), r["bank"].lower(), r["account_no"],
-            _time(r["created_at"]), _time(r["expires_at"]), r["status"].upper(),
-            _time(r["approved_at"])))
+            export_time(r["created_at"]), export_time(r["expires_at"]), r["status"].upper(),
+            export_time(r["approved_at"])))
 
     def approve_ticket(self, ticket_id: str) -> Approval:
         """Click "Setujui" on one ticket, once, and say what the portal answered.
@@ -176,88 +167,8 @@ class OtomaxAdmin(PortalPage):
         entries = self._export("/saldo/riwayat/unduh", params, BALANCE_LOG_COLUMNS,
                                lambda r: BalanceEntry(r["agent_id"], int(r["amount"]), r["kind"],
                                                       r["ticket_id"] or None, r["note"],
-                                                      _time(r["created_at"])))
+                                                      export_time(r["created_at"])))
         # the portal's search ignores case; a BOT:<key> marker is matched exactly
         return [e for e in entries if note_contains is None or note_contains in e.note]
 
     # -- the portal's quirks ----------------------------------------------------------------------------
-    def _submit(self, button, doing: str) -> _Answer:
-        """Click a form's button once; returns the answer page's status, heading and message."""
-        from playwright.sync_api import Error as PlaywrightError
-
-        try:
-            with self.page.expect_navigation() as navigation:
-                button.click()
-            response = navigation.value
-        except PlaywrightError:
-            # Chromium shows its error page a moment after the failure is reported; a page
-            # opened before that would be interrupted by it, so let it arrive first.
-            try:
-                self.page.wait_for_url(lambda url: url.startswith("chrome-error:"),
-                                       wait_until="commit", timeout=2000)
-            except PlaywrightError:
-                pass
-            raise
-        if response is None or self.page.url.startswith("chrome-error:"):
-            raise PortalUnavailable(self.key, f"{doing}: the connection was lost (outcome unknown)")
-        self._check_answer(response, doing)
-        heading = self.heading()
-        alert = self.page.get_by_role("alert")
-        message = alert.first.inner_text().strip() if alert.count() else ""
-        if heading == _FORM_REFUSED:
-            # the form's token belonged to a session that ended: the portal did nothing
-            self.logged_in = False
-            raise SessionExpired(self.key, f"{doing}: form refused, the session ended ({message})")
-        return _Answer(response.status, heading, message)
-
-    def _export(self, export: str, params: dict[str, str], columns: tuple[str, ...],
-                build: Callable[[dict[str, str]], T]) -> list[T]:
-        """Rows of one of the admin's CSV exports, fetched with the logged-in browser context.
-
-        The request shares the context's login cookie, so no page is opened unless we must log
-        in (again): a page load costs ~20× the export itself.
-        """
-        query = {k: v for k, v in params.items() if v}
-        url = self.settings.url + export + (f"?{urlencode(query)}" if query else "")
-
-        def fetch() -> str:
-            if not self.logged_in:
-                self.login()  # not open(): its own retries inside these would multiply them
-            with self._guard(f"downloading {export}"):
-                answer = self.page.context.request.get(url, timeout=self.browser.settings.timeout_ms)
-                status, kind, final = answer.status, answer.headers.get("content-type", ""), answer.url
-                body = answer.text()
-                answer.dispose()
-            if status >= 500:
-                raise PortalUnavailable(self.key, f"{export}: the portal answered {status}")
-            if not kind.startswith("text/csv"):
-                if urlparse(final).path.endswith("/login"):
-                    raise SessionExpired(self.key, f"sent to the login page instead of {export}")
-                raise PortalUnavailable(self.key, f"{export}: expected a CSV, got {status} {kind}")
-            return body
-
-        text = self.retrying(f"downloading {export}", fetch)
-        return _read_export(text, f"{self.key} {export}", columns, build)
-
-
-def _read_export(text: str, source: str, columns: tuple[str, ...],
-                 build: Callable[[dict[str, str]], T]) -> list[T]:
-    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    missing = [c for c in columns if c not in (reader.fieldnames or [])]
-    if missing:
-        raise InputFileError(source, f"the export lacks column(s) {', '.join(missing)}", line=1)
-    rows = []
-    for row in reader:
-        try:
-            rows.append(build(row))
-        except (TypeError, ValueError) as exc:
-            raise InputFileError(source, f"unreadable row: {exc}", line=reader.line_num) from None
-    return rows
-
-
-def _time(text: str | None) -> datetime | None:
-    """ISO 8601 from the export; the admin's times are WIB when no offset is written."""
-    if not text:
-        return None
-    moment = datetime.fromisoformat(text)
-    return moment if moment.tzinfo else moment.replace(tzinfo=JAKARTA)

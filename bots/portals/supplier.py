@@ -13,13 +13,10 @@ the caller reads `complaints()` for its reference before sending again (DESIGN Â
 
 from __future__ import annotations
 
-import csv
-import io
 import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Callable, TypeVar
-from urllib.parse import urlparse
 from zoneinfo import ZoneInfo
 
 from bots.errors import InputFileError, PortalUnavailable, SessionExpired
@@ -186,43 +183,10 @@ class SupplierPortal(PortalPage):
             if self._on_login_form():
                 raise SessionExpired(self.key, f"sent back to the login page when opening {path}")
 
-    def _export(self, path: str, columns: tuple[str, ...],
-                build: Callable[[dict[str, str]], T]) -> list[T]:
-        """One CSV export, read row by row; errors name the export, line and reason."""
-        url = self.settings.url + path
+    def _export(self, path: str, columns: tuple[str, ...], build: Callable[[dict[str, str]], T]) -> list[T]:
         if not self.logged_in:
             self.open("/")
-
-        def fetch() -> str:
-            if not self.logged_in:
-                self.login()  # after a SessionExpired below; open()'s own retries would multiply
-            with self._guard(f"downloading {path}"):
-                answer = self.page.context.request.get(url, timeout=self.browser.settings.timeout_ms)
-                status, kind, final = answer.status, answer.headers.get("content-type", ""), answer.url
-                body = answer.text()
-                answer.dispose()
-            if status >= 500:
-                raise PortalUnavailable(self.key, f"{path}: the portal answered {status}")
-            if not kind.startswith("text/csv"):
-                if urlparse(final).path.endswith("/login"):
-                    raise SessionExpired(self.key, f"sent to the login page instead of {path}")
-                raise PortalUnavailable(self.key, f"{path}: expected a CSV, got {status} {kind}")
-            return body
-
-        text = self.retrying(f"downloading {path}", fetch)
-        reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-        missing = [c for c in columns if c not in (reader.fieldnames or [])]
-        if missing:
-            raise InputFileError(f"{self.key} {path}", f"the export lacks column(s) {', '.join(missing)}",
-                                 line=1)
-        built = []
-        for row in reader:
-            try:
-                built.append(build(row))
-            except (KeyError, TypeError, ValueError) as exc:
-                raise InputFileError(f"{self.key} {path}", f"unreadable row: {exc}",
-                                     line=reader.line_num) from None
-        return built
+        return super()._export(path, {}, columns, build)
 
 
 def _time(text: str | None) -> datetime | None:

@@ -1,0 +1,132 @@
+"""The eSIM order register in the store: orders seen, decisions, batches, activations."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+
+from bots.esim.rules import Decision, Order
+from bots.esim.tables import activation_batches, esim_orders
+from bots.store import Store
+
+JAKARTA = ZoneInfo("Asia/Jakarta")
+
+
+class Registry:
+    def __init__(self, store: Store):
+        self.store = store
+
+    def remember(self, orders, received: dict[str, int], channels: dict[str, str], now: datetime) -> None:
+        """Store new orders and the money received so far (orders decided for good stay as they are)."""
+        with self.store.write() as conn:
+            known = {r.order_id: r.final for r in conn.execute(sa.select(esim_orders.c.order_id, esim_orders.c.final))}
+            for o in orders:
+                money = dict(received=received.get(o.order_id, 0), payment_channel=channels.get(o.order_id))
+                if o.order_id not in known:
+                    conn.execute(esim_orders.insert().values(
+                        order_id=o.order_id, submitted_at=o.submitted_at, sales_agent=o.sales_agent,
+                        customer_name=o.customer_name, nik=o.nik, kk=o.kk, phone=o.phone, email=o.email or "",
+                        device=o.device or "", package=o.package or "", upfront_amount=o.upfront_amount,
+                        esim_fee=o.esim_fee, payment_method=o.payment_method, form_completed=o.form_completed,
+                        first_seen_at=now, final=False, **money))
+                elif not known[o.order_id]:
+                    conn.execute(esim_orders.update().where(esim_orders.c.order_id == o.order_id).values(
+                        form_completed=o.form_completed, device=o.device or "", **money))
+
+    def open_orders(self) -> list[Order]:
+        """Orders not decided for good yet (waiting for payment, or new)."""
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(esim_orders).where(esim_orders.c.final.is_(False))).all()
+        return [as_order(r) for r in rows]
+
+    def received(self, order_id: str) -> int:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders.c.received).where(esim_orders.c.order_id == order_id)).scalar()
+
+    def decide(self, decision: Decision, now: datetime, final: bool) -> None:
+        with self.store.write() as conn:
+            conn.execute(esim_orders.update().where(esim_orders.c.order_id == decision.order_id,
+                                                    esim_orders.c.final.is_(False)).values(
+                code=decision.code, reason=decision.reason, decided_at=now, final=final))
+
+    def refund_requested(self, order_id: str, reference: str, now: datetime) -> None:
+        with self.store.write() as conn:
+            conn.execute(esim_orders.update().where(esim_orders.c.order_id == order_id).values(
+                refund_reference=reference, refund_requested_at=now))
+
+    def valid_unbatched(self) -> list[str]:
+        with self.store.read() as conn:
+            return list(conn.execute(sa.select(esim_orders.c.order_id).where(
+                esim_orders.c.code == "VALID", esim_orders.c.batch_id.is_(None)).order_by(
+                esim_orders.c.submitted_at, esim_orders.c.order_id)).scalars())
+
+    # -- batches -------------------------------------------------------------------------------------
+    def open_batch(self, order_ids: list[str], now: datetime) -> str:
+        """Create the next batch of the day and put the orders in it, in one transaction.
+
+        An order already in a batch makes the whole transaction fail: one batch, ever.
+        """
+        day = now.astimezone(JAKARTA)
+        with self.store.write() as conn:
+            taken = conn.execute(sa.select(sa.func.count()).where(
+                activation_batches.c.batch_id.like(f"{day:%Y%m%d}-%"))).scalar()
+            batch_id = f"{day:%Y%m%d}-{taken + 1:02d}"
+            conn.execute(activation_batches.insert().values(
+                batch_id=batch_id, issued_at=now, state="intent", order_count=len(order_ids),
+                file_name=f"batch-aktivasi-{batch_id}.xlsx"))
+            moved = conn.execute(esim_orders.update().where(esim_orders.c.order_id.in_(order_ids),
+                                                            esim_orders.c.batch_id.is_(None)).values(batch_id=batch_id))
+            if moved.rowcount != len(order_ids):
+                raise RuntimeError(f"orders already batched among {order_ids}: batch {batch_id} not opened")
+        return batch_id
+
+    def batches(self, state: str | None = None) -> list:
+        query = sa.select(activation_batches).order_by(activation_batches.c.batch_id)
+        if state:
+            query = query.where(activation_batches.c.state == state)
+        with self.store.read() as conn:
+            return conn.execute(query).all()
+
+    def batch(self, batch_id: str):
+        with self.store.read() as conn:
+            return conn.execute(sa.select(activation_batches).where(activation_batches.c.batch_id == batch_id)).first()
+
+    def batch_orders(self, batch_id: str) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders).where(esim_orders.c.batch_id == batch_id).order_by(
+                esim_orders.c.submitted_at, esim_orders.c.order_id)).all()
+
+    def batch_done(self, batch_id: str) -> None:
+        with self.store.write() as conn:
+            conn.execute(activation_batches.update().where(activation_batches.c.batch_id == batch_id)
+                         .values(state="done"))
+
+    def record_activations(self, batch_id: str, results: list[dict], now: datetime) -> int:
+        """GraPARI's filled-in results, all in one transaction (a bad file records nothing)."""
+        with self.store.write() as conn:
+            for r in results:
+                conn.execute(esim_orders.update().where(esim_orders.c.order_id == r["order_id"],
+                                                        esim_orders.c.batch_id == batch_id).values(
+                    activation_status=r["status"], msisdn=r["msisdn"], activated_at=r["activated_at"],
+                    activation_note=r["note"], deposit_due=r["deposit_due"]))
+            conn.execute(activation_batches.update().where(activation_batches.c.batch_id == batch_id)
+                         .values(imported_at=now))
+        return len(results)
+
+    def all_orders(self) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders).order_by(esim_orders.c.submitted_at)).all()
+
+
+def as_order(row) -> Order:
+    return Order(row.order_id, row.submitted_at.astimezone(JAKARTA), row.nik, row.kk, row.device,
+                 row.form_completed, row.upfront_amount, row.esim_fee)
+
+
+def due_label(due: date | None, today: date) -> str:
+    if due is None:
+        return ""
+    days = (due - today).days
+    return "lewat " + str(-days) + " hari" if days < 0 else f"{days} hari lagi"
