@@ -4,6 +4,7 @@
     python -m bots schedule [--list]
     python -m bots portals [--seed DIR] [--host H] [--port N]
     python -m bots escalations list|resolve ...
+    python -m bots esim import FILE
     python -m bots demo
 
 Exit codes: 0 finished, 2 bad input or settings, 3 a portal stayed unavailable,
@@ -67,6 +68,14 @@ def build_parser() -> argparse.ArgumentParser:
     resolve.add_argument("--reject", action="store_true", help="close it without crediting anything")
     resolve.add_argument("--note", required=True, help="why: goes into the balance log and the workbook")
 
+    esim = commands.add_parser("esim", help="GraPARI's filled-in activation batch back into the store",
+                               description="Import a batch workbook GraPARI filled in (status, MSISDN, "
+                                           "activated at): checks it whole, records activations and the "
+                                           "7-working-day deposit due dates.")
+    esim_actions = esim.add_subparsers(dest="action", required=True, metavar="ACTION")
+    importing = esim_actions.add_parser("import", help="import a filled-in batch-aktivasi-*.xlsx")
+    importing.add_argument("file", type=Path, metavar="FILE")
+
     commands.add_parser("demo", help="start the demo world, run every bot once, print a summary",
                         description="Start the mock world from fixtures/world/, run each bot once, print "
                                     "a summary with the report paths, stop the world.")
@@ -103,6 +112,10 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "list":
                 return escalations.list_escalations(settings, show_all=args.all)
             return escalations.resolve(settings, args.id, agent=args.agent, note=args.note, reject=args.reject)
+        if args.command == "esim":
+            from bots.esim.importer import import_batch
+
+            return import_batch(settings, args.file)
         if args.command == "demo":
             from bots.demo import run_demo
 

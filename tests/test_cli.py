@@ -14,7 +14,7 @@ import pytest
 from bots.cli import build_parser
 from tests.conftest import ROOT, run_cli
 
-COMMANDS = ["run", "schedule", "portals", "demo", "escalations"]
+COMMANDS = ["run", "schedule", "portals", "demo", "escalations", "esim"]
 
 
 @pytest.mark.parametrize("command", COMMANDS)
