@@ -106,7 +106,7 @@ def test_the_ladder_against_the_world_with_its_clock_moving(pending):
     assert sum(r[score_header.index("Total Langkah")] for r in score) == len(rows)
 
 
-@pytest.mark.parametrize("point", ["complaint:after_in_flight", "complaint:after_send"])
+@pytest.mark.parametrize("point", ["complaint:after_send"])
 def test_killed_between_sending_and_recording_sends_nothing_more(pending, point):
     world, env, _ = pending
     killed = run_at_world_time(world, env, BOTS_CRASH_AT=point)

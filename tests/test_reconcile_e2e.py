@@ -73,7 +73,7 @@ def test_dry_run_prints_the_plan_and_changes_nothing(reconcile):
 
 
 @pytest.mark.parametrize("point", ["approve:after_intent", "approve:after_in_flight", "approve:after_click",
-                                   "approve:after_done", "notify:after_in_flight", "notify:after_send"])
+                                   "approve:after_done", "notify:after_send"])
 def test_killed_at_each_step_then_rerun_credits_once(reconcile, point):
     world, env, tmp_path = reconcile
     before = balances(world)

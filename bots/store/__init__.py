@@ -20,8 +20,6 @@ from datetime import datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
 from sqlalchemy import exc as sa_exc
 
 from bots.errors import StoreUnavailable
@@ -192,6 +190,11 @@ class Store:
 
     def migrate(self) -> list[str]:
         """Apply the pending migrations; returns the revision ids applied (none the second time)."""
+        if self._at_head():
+            return []  # the common case, every run: no need to load alembic at all
+        from alembic import command
+        from alembic.config import Config
+
         config = Config()
         # Config values are interpolated by configparser, so a "%" in the path must be doubled.
         config.set_main_option("script_location", str(_MIGRATIONS).replace("%", "%%"))
@@ -205,6 +208,15 @@ class Store:
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
         return applied
+
+    def _at_head(self) -> bool:
+        """Is the database already at the newest migration in migrations/versions?"""
+        head = max(p.stem for p in (_MIGRATIONS / "versions").glob("[0-9][0-9][0-9][0-9]_*.py"))
+        try:
+            with self._transaction(_READ) as conn:
+                return conn.exec_driver_sql("SELECT version_num FROM alembic_version").scalar() == head
+        except sa_exc.SQLAlchemyError:
+            return False  # no database or no version table yet
 
     def dispose(self) -> None:
         """Close the pooled connections (call before the process ends or forks)."""
