@@ -16,8 +16,9 @@ $(STAMP): pyproject.toml scripts/setup.sh
 demo: setup
 	$(PY) -m bots $(DEMO_ENV) demo
 
+# two workers (the machine has two cores); a test file stays on one worker
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 
 portals: setup
 	$(PY) -m bots $(DEMO_ENV) portals --seed fixtures/world --port 8765

@@ -17,7 +17,7 @@ from typing import Callable
 
 from loguru import logger
 
-from bots.clock import Clock, SystemClock
+from bots.clock import Clock, SystemClock, clock_for
 from bots.errors import UnknownBot
 from bots.settings import Schedule, Settings
 
@@ -112,7 +112,7 @@ def list_jobs(settings: Settings, clock: Clock | None = None) -> str:
     """One line per bot: its schedule and next run time (Asia/Jakarta)."""
     from bots.runner import BOTS, load_bot
 
-    now = (clock or SystemClock(settings.tz)).now()
+    now = (clock or clock_for(settings)).now()
     lines = [f"{'bot':<24}{'schedule':<26}next run ({settings.timezone})"]
     for bot in BOTS:
         schedule = settings.schedules.get(bot)

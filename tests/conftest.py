@@ -28,10 +28,31 @@ def clean_environment(monkeypatch):
         monkeypatch.delenv(key)
 
 
+def suite_logs_dir(basetemp: Path) -> Path:
+    """One folder for every log the suite's runs write, shared by all xdist workers."""
+    root = basetemp.parent if os.environ.get("PYTEST_XDIST_WORKER") else basetemp
+    return root / "suite-logs"
+
+
 @pytest.fixture(scope="session")
 def suite_logs(tmp_path_factory) -> Path:
-    """Every log the suite's bot runs write; the leak test reads them all at the end."""
-    return tmp_path_factory.mktemp("logs")
+    """Every log the suite's bot runs write; the leak check reads them all at the end."""
+    folder = suite_logs_dir(tmp_path_factory.getbasetemp())
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """After the whole suite (all workers): no demo password and no NIK/KK in any log."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        return  # the controller checks, once every worker has finished
+    from tests.leaks import find_leaks
+
+    basetemp = session.config._tmp_path_factory.getbasetemp()
+    found = find_leaks([suite_logs_dir(basetemp), ROOT / "logs"])
+    if found:
+        session.config.get_terminal_writer().line("LEAKS in logs: " + "; ".join(found), red=True)
+        session.exitstatus = 1
 
 
 class MockWorld:
@@ -91,8 +112,14 @@ def world():
 def bot_env(tmp_path, suite_logs):
     """Environment for a `python -m bots` subprocess: demo credentials, temporary folders."""
 
-    def make(world_url: str, **extra) -> dict:
-        return {**os.environ, "BOTS_ENV_FILE": str(DEMO_ENV), "PORTALS_BASE_URL": world_url,
+    def make(world_url: str, portals: tuple[str, ...] | None = None, **extra) -> dict:
+        env_file = DEMO_ENV
+        if portals:  # only these portals' credentials: a portal check of two portals is quick
+            env_file = tmp_path / "portals.env"
+            prefixes = tuple(key.upper() + "_" for key in portals)
+            env_file.write_text("".join(line + "\n" for line in DEMO_ENV.read_text().splitlines()
+                                        if line.startswith(prefixes)))
+        return {**os.environ, "BOTS_ENV_FILE": str(env_file), "PORTALS_BASE_URL": world_url,
                 "VAR_DIR": str(tmp_path / "var"), "REPORTS_DIR": str(tmp_path / "reports"),
                 "LOGS_DIR": str(suite_logs), "BOTS_RETRY_ATTEMPTS": "2", **extra}
 
