@@ -104,9 +104,12 @@ class _Lookup(PortalPage):
 
     def _look_up(self, nik: str) -> tuple[str, dict[str, str]]:
         def step():
-            self.open("/")
+            with self._guard("finding the lookup form"):
+                on_form = self.logged_in and self.page.get_by_label("NIK", exact=True).count() > 0
+            if not on_form:  # the answer page carries the form again: no page load per NIK
+                self.open("/")
             with self._guard("looking up a NIK"):
-                self.page.get_by_label("NIK").fill(nik)
+                self.page.get_by_label("NIK", exact=True).fill(nik)
             self._submit(self.page.get_by_role("button", name=self.button), "looking up a NIK")
             with self._guard("reading the result"):
                 result = self.page.get_by_role("heading", level=2)
