@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+
 
 import pytest
 from openpyxl import load_workbook
