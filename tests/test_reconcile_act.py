@@ -90,6 +90,13 @@ def executor(store, ledger, otomax, inbox=None):
     return Executor(store, ledger, otomax, inbox or Inbox(), "run-1", lambda: NOW)
 
 
+def intend(store, outcome):
+    """What a run recorded before it was killed: the approval's intent."""
+    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
+                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
+                        "run-1", NOW)
+
+
 def plan(ledger, otomax):
     return decide(ledger.undecided(), otomax.tickets.values(), ledger.claimed_tickets())
 
@@ -129,9 +136,7 @@ def test_in_flight_and_approved_means_ours(setup):
     store, ledger = setup
     otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
     [outcome] = plan(ledger, otomax)
-    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
-                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
-                        "run-1", NOW)
+    intend(store, outcome)
     store.mark_in_flight(approval_key("TK1"), NOW)
     otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")  # the click landed, then: kill -9
     [recovered] = executor(store, ledger, otomax).recover()
@@ -142,9 +147,7 @@ def test_intent_only_and_approved_means_someone_else(setup):
     store, ledger = setup
     otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
     [outcome] = plan(ledger, otomax)
-    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
-                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
-                        "run-1", NOW)
+    intend(store, outcome)
     otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")  # approved by hand meanwhile
     inbox = Inbox()
     [recovered] = executor(store, ledger, otomax, inbox).recover()
@@ -165,9 +168,7 @@ def test_done_approval_whose_outcome_was_not_written_is_settled_first(setup):
     store, ledger = setup
     otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
     [outcome] = plan(ledger, otomax)
-    store.record_intent(approval_key("TK1"), "reconcile_payments", "approve_ticket",
-                        {"ticket_id": "TK1", "line": outcome.fingerprint, "agent_id": "AG1", "amount": 500123},
-                        "run-1", NOW)
+    intend(store, outcome)
     store.mark_in_flight(approval_key("TK1"), NOW)
     store.mark_done(approval_key("TK1"), {"how": "approved"}, NOW)  # then killed before the line's outcome
     otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")
