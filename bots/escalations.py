@@ -12,6 +12,8 @@ add (a crash after the add never adds twice) and after it (the add is verified).
 
 from __future__ import annotations
 
+import uuid
+
 from rich.console import Console
 from rich.table import Table
 
@@ -66,7 +68,7 @@ def resolve(settings: Settings, escalation_id: int, *, agent: str | None, note: 
             return 0
         if escalation.amount != escalation.amount.to_integral():
             raise BusinessError(f"ESK-{escalation_id}: {escalation.amount} has cents; credit it by hand")
-        run_id = f"resolve-{escalation_id}-{clock.now():%Y%m%d%H%M%S}"
+        run_id = f"resolve-{escalation_id}-{clock.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
         store.start_run("escalations", run_id, clock.now())
         try:
             with PortalBrowser(settings, run_id) as browser:

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import shutil
+from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from tests.conftest import WORLD
 
@@ -48,6 +51,20 @@ ESCALATED = 6
 CREDITS = {"AG1": 500123, "AG2": 250087}
 
 
+#: The world's "now" in these tests: midday, so "-2h" never falls on yesterday whenever CI runs.
+T0 = datetime(2026, 11, 23, 12, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+_RELATIVE = re.compile(r"(?<=,)([+-])(\d+)([hm])(?=,|$)", re.M)
+
+
+def absolute(text: str) -> str:
+    """Relative seed times (-3h, +6h, -90m) as ISO times around T0."""
+    def at(match) -> str:
+        amount = int(match.group(2)) * (3600 if match.group(3) == "h" else 60)
+        return (T0 + timedelta(seconds=amount if match.group(1) == "+" else -amount)).isoformat()
+
+    return _RELATIVE.sub(at, text)
+
+
 def write_world(folder: Path) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     users = (WORLD / "portal_users.csv").read_text(encoding="utf-8").splitlines()
@@ -55,7 +72,7 @@ def write_world(folder: Path) -> Path:
     (folder / "portal_users.csv").write_text("\n".join(keep) + "\n", encoding="utf-8")
     for name, text in (("agents.csv", AGENTS), ("bank_accounts.csv", ACCOUNTS), ("tickets.csv", TICKETS),
                        ("mutations.csv", MUTATIONS)):
-        (folder / name).write_text(text, encoding="utf-8")
+        (folder / name).write_text(absolute(text), encoding="utf-8")
     return folder
 
 
