@@ -179,8 +179,10 @@ class PortalPage:
                                        wait_until="commit", timeout=2000)
             except PlaywrightError:
                 pass
+            self.browser.fresh_page(self.key)  # a late error page must not interrupt what comes next
             raise
         if response is None or self.page.url.startswith("chrome-error:"):
+            self.browser.fresh_page(self.key)
             raise PortalUnavailable(self.key, f"{doing}: the connection was lost (outcome unknown)")
         self._check_answer(response, doing)
         heading = self.heading()

@@ -62,6 +62,20 @@ class PortalBrowser:
             self._contexts[key] = (context, context.new_page())
         return self._contexts[key][1]
 
+    def fresh_page(self, key: str) -> None:
+        """Replace the portal's page after a lost connection (its cookies stay in the context).
+
+        Chromium shows its own error page a moment after a connection drops; that late
+        navigation would interrupt whatever the page is asked to do next.
+        """
+        if key in self._contexts:
+            context, page = self._contexts[key]
+            try:
+                page.close()
+            except Exception:  # noqa: BLE001 - a page that is already gone
+                pass
+            self._contexts[key] = (context, context.new_page())
+
     # -- tracing: on between logins, off while credentials are typed -----------------------------
     def pause_trace(self, key: str) -> None:
         if key in self._tracing:
