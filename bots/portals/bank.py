@@ -90,7 +90,7 @@ class BankPortal(PortalPage):
         doing = f"downloading the statement of {account_no} ({start}..{end}, {fmt})"
 
         def attempt() -> StatementDownload | _Refusal:
-            self._visit("/mutasi")
+            self.visit("/mutasi")
             with self._guard(doing):
                 page = self.page
                 for label, value in (("Rekening", account_no), ("Format", fmt)):
@@ -109,16 +109,6 @@ class BankPortal(PortalPage):
         return answer
 
     # -- the portal's quirks ----------------------------------------------------------------
-    def _visit(self, path: str) -> None:
-        """`open` without its own retries: the caller's `retrying` covers the whole step."""
-        if not self.logged_in:
-            self.login()
-        with self._guard(f"opening {path}"):
-            response = self.page.goto(self.settings.url + path)
-            self._check_answer(response, path)
-            if self._on_login_form():
-                raise SessionExpired(self.key, f"sent back to the login page when opening {path}")
-
     def _click_download(self, account_no: str, fmt: str, doing: str) -> StatementDownload | _Refusal:
         """Click "Unduh"; the answer is a file, or a page (a refusal, the login form, an error)."""
         page = self.page

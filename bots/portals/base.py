@@ -113,17 +113,17 @@ class PortalPage:
 
     def open(self, path: str) -> None:
         """Go to a page of the portal, logging in first (or again, when the session ended)."""
+        self.retrying(f"opening {path}", lambda: self.visit(path))
 
-        def go() -> None:
-            if not self.logged_in:
-                self.login()
-            with self._guard(f"opening {path}"):
-                response = self.page.goto(self.settings.url + path)
-                self._check_answer(response, path)
-                if self._on_login_form():
-                    raise SessionExpired(self.key, f"sent back to the login page when opening {path}")
-
-        self.retrying(f"opening {path}", go)
+    def visit(self, path: str) -> None:
+        """`open` without retries of its own, for a step the caller already retries whole."""
+        if not self.logged_in:
+            self.login()
+        with self._guard(f"opening {path}"):
+            response = self.page.goto(self.settings.url + path)
+            self._check_answer(response, path)
+            if self._on_login_form():
+                raise SessionExpired(self.key, f"sent back to the login page when opening {path}")
 
     def _on_login_form(self) -> bool:
         return self.page.get_by_label("Kata Sandi").count() > 0

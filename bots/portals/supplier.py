@@ -111,7 +111,7 @@ class SupplierPortal(PortalPage):
         """One transaction from the status page (Cek Status), or None when the supplier has none."""
 
         def look_up() -> list[dict[str, str]]:
-            self._ensure_page("/status")
+            self.visit("/status")
             with self._guard(f"checking the status of {trx_id}"):
                 self.page.get_by_label("ID Transaksi", exact=True).fill(trx_id)
                 with self.page.expect_navigation() as navigation:
@@ -174,14 +174,6 @@ class SupplierPortal(PortalPage):
         raise PortalUnavailable(self.key, f"{doing}: unexpected answer {heading!r} ({said})")
 
     # -- the portal's quirks ----------------------------------------------------------------------
-    def _ensure_page(self, path: str) -> None:
-        """Open a page inside a retried step: log in (again) if needed, no retries of its own."""
-        if not self.logged_in:
-            self.login()
-        with self._guard(f"opening {path}"):
-            self._check_answer(self.page.goto(self.settings.url + path), path)
-            if self._on_login_form():
-                raise SessionExpired(self.key, f"sent back to the login page when opening {path}")
 
     def _export(self, path: str, columns: tuple[str, ...], build: Callable[[dict[str, str]], T]) -> list[T]:
         if not self.logged_in:
