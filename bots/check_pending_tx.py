@@ -44,7 +44,7 @@ def required_portals(settings) -> list[str]:
     return ["otomax"]  # suppliers are checked when a transaction of theirs needs it
 
 
-def thresholds(settings) -> tuple[Thresholds, int]:
+def options(settings) -> tuple[Thresholds, int]:
     """This bot's section of config/*.toml (`[check_pending_tx]`), checked."""
     given = {**DEFAULTS, **settings.sections.get(NAME, {})}
     for key in given:
@@ -61,7 +61,7 @@ def thresholds(settings) -> tuple[Thresholds, int]:
 
 def run(ctx: RunContext) -> RunResult:
     settings, now = ctx.settings, ctx.clock.now()
-    th, lookback = thresholds(settings)
+    th, lookback = options(settings)
     book = ComplaintBook(ctx.store)
     suppliers: dict[str, SupplierPortal] = {}
 

@@ -95,6 +95,8 @@ def run_bot(name: str, settings: Settings, *, dry_run: bool = False, statements=
     module = load_bot(name)
     for key in module.required_portals(settings):
         settings.portal(key)  # a missing URL or credential stops here, before any browser
+    if hasattr(module, "options"):
+        module.options(settings)  # so does a bad key of its own section, before the store is opened
     for path in statements:
         if not Path(path).is_file():
             raise BusinessError(f"statement file not found: {path}")

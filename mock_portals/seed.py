@@ -289,6 +289,7 @@ def load_table(path: Path, table: str, start: datetime) -> list[dict]:
 
     reader = csv.reader(io.StringIO(text, newline=""))
     positions: dict[str, int] | None = None
+    titles: list[str] = []
     width = 0
     first_seen: dict[tuple, int] = {}
     rows: list[dict] = []
@@ -303,11 +304,15 @@ def load_table(path: Path, table: str, start: datetime) -> list[dict]:
             if not any(f.strip() for f in fields):
                 continue
             if positions is None:
-                positions, width = _positions(spec, fields, name, line, path), len(fields)
+                positions, titles = _positions(spec, fields, name, line, path), fields
+                width = len(fields)
                 continue
             if len(fields) != width:
+                # name the first column missing (a cut row) or the first one too many
+                number = min(len(fields), width) + 1
+                column = f"{number} ({titles[number - 1].strip()})" if number <= width else number
                 raise SeedError(name, f"row has {len(fields)} fields, the header has {width}",
-                                line, full_path=path)
+                                line, column, full_path=path)
             try:
                 row = _typed(spec, {c: fields[i] for c, i in positions.items()}, start)
             except _BadCell as bad:

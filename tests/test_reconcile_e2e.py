@@ -162,7 +162,7 @@ def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile):
     from tests.conftest import ROOT
     world, env, tmp_path = reconcile
     good = ROOT / "fixtures" / "statements" / "bca-individual.csv"
-    bad = ROOT / "fixtures" / "statements" / "bad" / "bca-decimal-comma.csv"
+    bad = ROOT / "fixtures" / "bad" / "statements" / "bca-decimal-comma.csv"
     done = run_cli("run", "reconcile_payments", "--statement", str(bad), "--statement", str(good), env=env)
     assert done.returncode == 2
     assert "bca-decimal-comma.csv, line" in done.stderr and "column" in done.stderr
