@@ -65,7 +65,9 @@ class NotifyOnce:
                                              self.run_id, self.now())
         if action.state == "done":
             return True
-        if action.state == "in_flight" and self.already_sent(marker):
+        # "failed" is an unknown outcome too: the message may have arrived before the
+        # connection dropped, so a second attempt first looks for it in the inbox
+        if action.state in ("in_flight", "failed") and self.already_sent(marker):
             self.store.mark_done(key, {"how": "found in the inbox"}, self.now())
             return True
         self.store.mark_in_flight(key, self.now())

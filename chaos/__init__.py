@@ -1,0 +1,1 @@
+"""The chaos harness (`make chaos`): see chaos/__main__.py."""

@@ -1,0 +1,176 @@
+"""`make chaos`: fault scenarios and kill -9 across the three bots, then the invariants.
+
+    python -m chaos                       # the full campaign (≥ 500 scenarios, ≥ 100 kills)
+    python -m chaos --scenarios 4         # per bot; the short form `make test` runs
+    python -m chaos --bot check_pending_tx --seed 7 --scenarios 12    # replay a failing one
+
+Each bot gets its own generated world (one process) and plays its scenarios in order; the
+three bots play at the same time. The table goes to the terminal, to
+`reports/chaos/chaos-YYYY-MM-DD.json`, and with `--readme` into README.md's "Reliability".
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from datetime import datetime
+from pathlib import Path
+
+from chaos.campaigns import CAMPAIGNS, Campaign
+from chaos.harness import (MAX_RERUNS, ROOT, Tally, WorldProcess, bot_env, chaos_config, fault_profile,
+                           fresh_folder, run_bot)
+
+KILL_SHARE = 0.45
+
+
+def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path, say) -> Tally:
+    """One bot's scenarios against one world; a failing scenario names its replay command."""
+    tally, bot = Tally(), campaign.bot
+    seed_dir = campaign.folder / "seed"
+    campaign.write_seed(seed_dir)
+    world = WorldProcess(seed_dir, campaign.folder / "world.log")
+    try:
+        campaign.started(world)
+        env = bot_env(world, campaign.folder, config, logs)
+        for number in range(scenarios):
+            rng = random.Random(f"{seed}:{bot}:{number}")
+            tally.items[campaign.item] += campaign.inject(rng)
+            world.call("faults", fault_profile(rng, campaign.fault_portals))
+            point = rng.choice(campaign.kill_points) if rng.random() < KILL_SHARE else None
+            crash_at = f"{point}@{rng.choices([1, 2, 3], [70, 20, 10])[0]}" if point else None
+            first = run_bot(bot, {**env, **campaign.run_env()}, crash_at)
+            world.call("faults", {})
+            tally.runs[bot] += 1
+            tally.run_seconds.append(first.seconds)
+            if point:
+                (tally.kills if first.code == -9 else tally.kills_missed)[point] += 1
+            last, quiet = first, first.code == 0
+            for _ in range(MAX_RERUNS if not quiet else 0):
+                last = run_bot(bot, {**env, **campaign.run_env()})
+                tally.runs[bot] += 1
+                tally.run_seconds.append(last.seconds)
+                if last.code == 0:
+                    quiet = True
+                    break
+            problems = campaign.check() if quiet else [
+                f"not quiet after {MAX_RERUNS} clean reruns: exit {last.code}: {last.tail}"]
+            tally.scenarios[bot] += 1
+            replay = f"python -m chaos --bot {bot} --seed {seed} --scenarios {number + 1}"
+            for problem in problems:
+                tally.violations.append(f"{bot} scenario {number} (seed {seed}; replay: {replay}): {problem}")
+                say(f"VIOLATION {tally.violations[-1]}")
+            say(f"{bot} {number + 1}/{scenarios}: first run exit {first.code}"
+                + (f" (kill at {crash_at})" if crash_at else "") + f", {len(problems)} violation(s)")
+        tally.faults.update(world.call("faults")["injected"])
+    finally:
+        world.stop()
+    return tally
+
+
+def bad_inputs() -> tuple[int, int]:
+    """The bad-input corpus (`fixtures/bad/`, tests/test_bad_inputs.py): cases tried, cases failed."""
+    test = ROOT / "tests" / "test_bad_inputs.py"
+    if not test.exists():
+        return 0, 0
+    report = ROOT / "reports" / "chaos" / "bad-inputs.xml"
+    subprocess.run([sys.executable, "-m", "pytest", str(test), "-q", "-p", "no:cacheprovider",
+                    f"--junitxml={report}"], cwd=ROOT, capture_output=True, text=True)
+    import xml.etree.ElementTree as ElementTree
+    suite = ElementTree.parse(report).getroot().find("testsuite")
+    tried = int(suite.get("tests", 0)) - int(suite.get("skipped", 0))
+    return tried, int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+
+
+def table_rows(tally: Tally, bad: tuple[int, int], seed: int) -> list[tuple[str, str]]:
+    rows = [("scenarios run", f"{sum(tally.scenarios.values())} ("
+             + ", ".join(f"{b} {n}" for b, n in sorted(tally.scenarios.items())) + ")"),
+            ("bot runs (first runs and reruns)", f"{sum(tally.runs.values())} (median "
+             f"{statistics.median(tally.run_seconds or [0]):.1f} s a run)"),
+            ("work generated", ", ".join(f"{n} {item}" for item, n in sorted(tally.items.items())))]
+    rows += [(f"faults injected: {kind}", str(n)) for kind, n in sorted(tally.faults.items())]
+    rows += [(f"kill -9 at {point}", str(n)) for point, n in sorted(tally.kills.items())]
+    rows.append(("kill -9 in all", f"{sum(tally.kills.values())} (and {sum(tally.kills_missed.values())} "
+                 "asked for at a point the run never reached)"))
+    if bad[0]:
+        rows.append(("bad inputs tried (fixtures/bad/)", f"{bad[0]} ({bad[1]} without a clear exit 2)"))
+    rows.append(("invariant violations", str(len(tally.violations))))
+    rows.append(("seed, wall time", f"{seed}, {tally.seconds / 60:.1f} min"))
+    return rows
+
+
+def markdown(rows, command: str) -> str:
+    lines = ["| figure | value |", "|---|---|"] + [f"| {name} | {value} |" for name, value in rows]
+    return "\n".join(lines) + f"\n\nReproduce with `{command}` ({datetime.now():%Y-%m-%d}; Debian, 2 cores, " \
+                              "Python 3.11, chromium-headless-shell).\n"
+
+
+def write_readme(text: str) -> None:
+    readme = ROOT / "README.md"
+    start, end = "<!-- chaos:start -->", "<!-- chaos:end -->"
+    content = readme.read_text(encoding="utf-8")
+    if start not in content:
+        raise SystemExit("README.md has no <!-- chaos:start --> marker")
+    head, rest = content.split(start, 1)
+    readme.write_text(head + start + "\n" + text + rest[rest.index(end):], encoding="utf-8")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--scenarios", type=int, default=170, help="scenarios per bot (default 170)")
+    parser.add_argument("--bot", action="append", choices=sorted(CAMPAIGNS), help="only this bot (repeatable)")
+    parser.add_argument("--seed", type=int, default=None, help="replay: the seed a failing scenario printed")
+    parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "chaos")
+    parser.add_argument("--no-bad-inputs", action="store_true", help="skip the bad-input corpus")
+    parser.add_argument("--readme", action="store_true", help="write the table into README.md (Reliability)")
+    parser.add_argument("--quiet", action="store_true", help="print only violations and the table")
+    args = parser.parse_args(argv)
+    seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
+    work = fresh_folder(args.work_dir)
+    config, logs = chaos_config(work / "config"), work / "logs"
+    lock, started, tally = threading.Lock(), time.monotonic(), Tally()
+
+    def say(text: str) -> None:
+        if not args.quiet or text.startswith("VIOLATION"):
+            with lock:
+                print(text, flush=True)
+
+    def one(bot: str) -> None:
+        campaign = CAMPAIGNS[bot](fresh_folder(work / bot), random.Random(f"{seed}:{bot}"))
+        try:
+            result = play(campaign, args.scenarios, seed, config, logs, say)
+        except Exception as exc:  # a harness failure is a failed campaign, never a silent pass
+            result = Tally(violations=[f"{bot}: the campaign stopped: {exc!r} (seed {seed})"])
+        with lock:
+            tally.merge(result)
+
+    threads = [threading.Thread(target=one, args=(bot,)) for bot in (args.bot or sorted(CAMPAIGNS))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    tally.seconds = time.monotonic() - started
+    bad = (0, 0) if args.no_bad_inputs else bad_inputs()
+    rows = table_rows(tally, bad, seed)
+    command = "make chaos" if args.scenarios == 170 and not args.bot else \
+        f"python -m chaos --scenarios {args.scenarios} --seed {seed}"
+    text = markdown(rows, command)
+    print("\n" + text)
+    for violation in tally.violations:
+        print("VIOLATION", violation)
+    out = ROOT / "reports" / "chaos" / f"chaos-{datetime.now():%Y-%m-%d}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({"seed": seed, "rows": rows, "violations": tally.violations,
+                               "kills": tally.kills, "faults": tally.faults}, indent=2, ensure_ascii=False))
+    if args.readme:
+        write_readme(text)
+    return 1 if tally.violations or bad[1] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

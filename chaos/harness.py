@@ -1,0 +1,149 @@
+"""The moving parts of a chaos scenario: a world process, bot runs, fault profiles, the tally.
+
+A scenario is: new work arrives in a generated world (through the control API), one run of the
+bot under a random fault profile and, often, a kill -9 at a named point of the act protocol;
+then reruns without faults until one ends cleanly (the world is quiet); then the invariants.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import shutil
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+RUN_TIMEOUT_S = 240
+MAX_RERUNS = 4
+
+
+class WorldProcess:
+    """`python -m bots portals --seed DIR --port 0` in its own process, and its control API."""
+
+    def __init__(self, seed: Path, log: Path):
+        self.log = log.open("w")
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "bots", "portals", "--seed", str(seed), "--port", "0"],
+            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        self.url = self.process.stdout.readline().strip()
+        if not self.url.startswith("http://"):
+            self.stop()
+            raise RuntimeError(f"the chaos world did not start (see {log})")
+
+    def call(self, path: str, body=None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.url + "/__mock/" + path, data=data,
+                                         headers={"Content-Type": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as answer:
+                return json.load(answer)
+        except urllib.error.HTTPError as exc:
+            raise RuntimeError(f"control API {path}: {exc.code} {exc.read().decode()[:300]}") from None
+
+    def state(self) -> dict:
+        return self.call("state")
+
+    def now(self) -> str:
+        return self.call("clock")["now"]
+
+    def add(self, table: str, rows: list[dict]) -> None:
+        if rows:
+            self.call(f"rows/{table}", rows)
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(5)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        self.log.close()
+
+
+def chaos_config(folder: Path) -> Path:
+    """The project's settings with a short retry back-off: faults are many, waiting adds nothing."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for toml in (ROOT / "config").glob("*.toml"):
+        text = re.sub(r"(?m)^backoff_seconds = .*$", "backoff_seconds = 0.2", toml.read_text())
+        (folder / toml.name).write_text(text)
+    return folder
+
+
+@dataclass
+class Run:
+    code: int            # the exit code; -9 when the kill point was reached
+    seconds: float
+    tail: str            # the end of stderr, for a violation's report
+
+
+def run_bot(bot: str, env: dict, crash_at: str | None = None) -> Run:
+    env = dict(env)
+    if crash_at:
+        env["BOTS_CRASH_AT"] = crash_at
+    started = time.monotonic()
+    try:
+        done = subprocess.run([sys.executable, "-m", "bots", "run", bot], cwd=ROOT, env=env,
+                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        return Run(124, time.monotonic() - started, f"no answer after {RUN_TIMEOUT_S} s")
+    return Run(done.returncode, time.monotonic() - started, (done.stdout + done.stderr)[-1500:])
+
+
+def fault_profile(rng: random.Random, portals: tuple[str, ...]) -> dict:
+    """A random profile for `POST /__mock/faults` within the issue's bounds (errors ≤ 30 %)."""
+    profile = {"error_rate": round(rng.choice([0, 0.05, 0.1, 0.2, 0.3]), 2),
+               "latency_ms": rng.choice([0, 0, 10, 50, 150]),
+               "drop_rate": rng.choice([0, 0, 0.1, 0.3, 0.5]),
+               "maintenance": rng.random() < 0.06,
+               "seed": rng.randrange(1 << 30)}
+    if rng.random() < 0.5:  # sometimes only some portals misbehave
+        profile["portals"] = sorted(rng.sample(portals, rng.randint(1, len(portals))))
+    if rng.random() < 0.25:
+        profile["expire_sessions"] = True
+    return profile
+
+
+@dataclass
+class Tally:
+    """What `make chaos` reports: scenarios, faults by kind, kills by point, violations."""
+    scenarios: Counter = field(default_factory=Counter)      # per bot
+    runs: Counter = field(default_factory=Counter)           # per bot, every bot process started
+    faults: Counter = field(default_factory=Counter)         # per kind, as the world counted them
+    kills: Counter = field(default_factory=Counter)          # per point actually reached
+    kills_missed: Counter = field(default_factory=Counter)   # a point asked for but never reached
+    items: Counter = field(default_factory=Counter)          # tickets, transactions, orders made
+    run_seconds: list[float] = field(default_factory=list)
+    violations: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    def merge(self, other: "Tally") -> None:
+        for name in ("scenarios", "runs", "faults", "kills", "kills_missed", "items"):
+            getattr(self, name).update(getattr(other, name))
+        self.violations += other.violations
+        self.run_seconds += other.run_seconds
+
+
+def fresh_folder(path: Path) -> Path:
+    shutil.rmtree(path, ignore_errors=True)
+    path.mkdir(parents=True)
+    return path
+
+
+def bot_env(world: WorldProcess, folder: Path, config: Path, logs: Path) -> dict:
+    """The environment of every run of one campaign: demo credentials, its own store and reports."""
+    keep = {k: v for k, v in os.environ.items()
+            if not k.startswith(("BOTS_", "BANK_", "OTOMAX_", "SUPPLIER_", "INDIANA_", "AGGREGATOR_",
+                                 "DUKCAPIL_", "ISMARA_", "HELPDESK_", "NOTIFY_", "PORTALS_"))}
+    return {**keep, "BOTS_ENV_FILE": str(ROOT / "config" / "demo.env"), "BOTS_CONFIG_DIR": str(config),
+            "PORTALS_BASE_URL": world.url, "VAR_DIR": str(folder / "var"),
+            "REPORTS_DIR": str(folder / "reports"), "LOGS_DIR": str(logs), "BOTS_RETRY_ATTEMPTS": "3",
+            "NOTIFY_URLS": f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages",
+            "COLUMNS": "160"}
