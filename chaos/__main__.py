@@ -26,7 +26,7 @@ from chaos.campaigns import CAMPAIGNS, Campaign
 from chaos.harness import (MAX_RERUNS, ROOT, Tally, WorldProcess, bot_env, chaos_config, fault_profile,
                            fresh_folder, run_bot)
 
-KILL_SHARE = 0.45
+KILL_SHARE = 0.6
 
 
 def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path, say) -> Tally:
@@ -43,7 +43,7 @@ def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path
             tally.items[campaign.item] += campaign.inject(rng)
             world.call("faults", fault_profile(rng, campaign.fault_portals))
             point = rng.choice(campaign.kill_points) if rng.random() < KILL_SHARE else None
-            crash_at = f"{point}@{rng.choices([1, 2, 3], [70, 20, 10])[0]}" if point else None
+            crash_at = f"{point}@{rng.choices([1, 2, 3], [85, 10, 5])[0]}" if point else None
             first = run_bot(bot, {**env, **campaign.run_env()}, crash_at)
             world.call("faults", {})
             tally.runs[bot] += 1
@@ -126,6 +126,8 @@ def main(argv=None) -> int:
     parser.add_argument("--bot", action="append", choices=sorted(CAMPAIGNS), help="only this bot (repeatable)")
     parser.add_argument("--seed", type=int, default=None, help="replay: the seed a failing scenario printed")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "chaos")
+    parser.add_argument("--json", type=Path, default=None,
+                        help="where the JSON copy goes (default reports/chaos/chaos-YYYY-MM-DD.json)")
     parser.add_argument("--no-bad-inputs", action="store_true", help="skip the bad-input corpus")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md (Reliability)")
     parser.add_argument("--quiet", action="store_true", help="print only violations and the table")
@@ -163,7 +165,7 @@ def main(argv=None) -> int:
     print("\n" + text)
     for violation in tally.violations:
         print("VIOLATION", violation)
-    out = ROOT / "reports" / "chaos" / f"chaos-{datetime.now():%Y-%m-%d}.json"
+    out = args.json or ROOT / "reports" / "chaos" / f"chaos-{datetime.now():%Y-%m-%d}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"seed": seed, "rows": rows, "violations": tally.violations,
                                "kills": tally.kills, "faults": tally.faults}, indent=2, ensure_ascii=False))
