@@ -17,6 +17,7 @@ import os
 import re
 import socket
 import sys
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import datetime
@@ -30,6 +31,8 @@ __all__ = ["RunLock"]
 
 # The bot name becomes a file name: keep it to one harmless path component.
 _BOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+# How long a refused run waits for the holder's note to name it.
+_NOTE_GRACE_SECONDS = 0.5
 
 
 class RunLock:
@@ -110,8 +113,13 @@ class RunLock:
         os.replace(scratch, self.holder_path)
 
     def _refusal(self) -> RunLocked:
-        note = self.holder()
-        pid, since, where = _describe(note)
+        pid, since, where = _describe(self.holder())
+        # A holder that has only just taken the lock writes its note a moment later (and a dead
+        # one's note is still there until then): look again briefly before giving up on a name.
+        deadline = time.monotonic() + _NOTE_GRACE_SECONDS
+        while pid is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pid, since, where = _describe(self.holder())
         if pid is None:
             # The lock is held but the note is missing, unreadable, or left by a dead process:
             # the holder has only just started, or could not write it.

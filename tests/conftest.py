@@ -43,15 +43,18 @@ def suite_logs(tmp_path_factory) -> Path:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """After the whole suite (all workers): no demo password and no NIK/KK in any log."""
+    """After the whole suite (all workers): no demo password or token and no NIK/KK in any log,
+    nor in anything a run wrote under a reports folder (activation batch workbooks aside)."""
     if os.environ.get("PYTEST_XDIST_WORKER"):
         return  # the controller checks, once every worker has finished
-    from tests.leaks import find_leaks
+    from tests.leaks import find_leaks, find_report_leaks, reports_folders
 
+    # The controller's basetemp holds every worker's (popen-gwN), and each test's REPORTS_DIR.
     basetemp = session.config._tmp_path_factory.getbasetemp()
     found = find_leaks([suite_logs_dir(basetemp), ROOT / "logs"])
+    found += find_report_leaks(reports_folders(basetemp) + [ROOT / "reports"])
     if found:
-        session.config.get_terminal_writer().line("LEAKS in logs: " + "; ".join(found), red=True)
+        session.config.get_terminal_writer().line("LEAKS in logs or reports: " + "; ".join(found), red=True)
         session.exitstatus = 1
 
 

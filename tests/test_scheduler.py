@@ -1,10 +1,8 @@
-"""The scheduler: Jakarta times on any host, one catch-up after downtime, no overlap."""
+"""The scheduler's rules: Jakarta times, one catch-up after downtime, no overlap. A real scheduler
+process (TZ=UTC, with manual runs beside it) is in tests/test_concurrency.py."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -14,7 +12,7 @@ from loguru import logger
 from bots.clock import FixedClock
 from bots.scheduler import build_scheduler, catch_up_due, list_jobs, on_overrun
 from bots.settings import Schedule, load_settings
-from tests.conftest import DEMO_ENV, ROOT
+from tests.conftest import DEMO_ENV
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 AT_NINE = datetime(2026, 11, 23, 9, 0, tzinfo=JAKARTA)
@@ -63,50 +61,7 @@ def test_an_overrun_is_logged_as_a_skipped_fire():
     assert "reconcile_payments is still running" in lines[0] and "skipped" in lines[0]
 
 
-def test_list_prints_jakarta_times_on_a_utc_host():
-    env = {**os.environ, "TZ": "UTC", "BOTS_NOW": "2026-11-23T06:00:00+07:00"}
-    done = subprocess.run([sys.executable, "-m", "bots", "--env-file", str(DEMO_ENV), "schedule", "--list"],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
-    assert done.returncode == 0, done.stderr
-    line = next(l for l in done.stdout.splitlines() if l.startswith("portal_check"))
-    assert "2026-11-23 06:45:00 +0700" in line
-    assert "(not built yet)" in done.stdout or "reconcile_payments" in done.stdout
-
-
 def test_list_jobs_uses_the_injected_clock():
     settings = load_settings(env_file=DEMO_ENV, environ={})
     text = list_jobs(settings, FixedClock(datetime(2026, 11, 23, 7, 0, tzinfo=JAKARTA)))
     assert "portal_check            cron 45 6 * * *" in text and "2026-11-24 06:45:00 +0700" in text
-
-
-def test_the_scheduler_runs_a_bot_through_the_cli_and_the_lock(shared_world, bot_env, tmp_path):
-    """A real `python -m bots schedule` for a few seconds: runs happen, recorded in the store."""
-    import time
-
-    from bots.store import Store
-
-    config = tmp_path / "config"
-    config.mkdir()
-    (config / "bots.toml").write_text('[schedule.jobs.portal_check]\nevery = "2s"\n')
-    only_otomax = tmp_path / "otomax.env"  # one portal: a short run
-    only_otomax.write_text("OTOMAX_USERNAME=admin.cs\nOTOMAX_PASSWORD=Otx-demo-6604\n")
-    env = bot_env(shared_world.url, BOTS_CONFIG_DIR=str(config), BOTS_ENV_FILE=str(only_otomax))
-    scheduler = subprocess.Popen([sys.executable, "-m", "bots", "schedule"], cwd=ROOT, env=env,
-                                 stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    store = Store(f"sqlite:///{tmp_path / 'var' / 'bots.sqlite3'}")
-    try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            time.sleep(0.5)
-            try:
-                runs = store.runs("portal_check")
-            except Exception:  # noqa: BLE001 - the store may not exist yet
-                continue
-            if any(r.outcome == "ok" for r in runs):
-                break
-    finally:
-        scheduler.terminate()
-        output = scheduler.communicate(timeout=20)[0]
-    finished = [r for r in store.runs("portal_check") if r.outcome == "ok"]
-    assert finished, output
-    assert "scheduler started (Asia/Jakarta)" in output

@@ -2,8 +2,9 @@
 
 Playwright is not thread-safe: a `PortalBrowser` is created and used in one thread (each
 scheduled run is its own process). On a portal failure, `capture` keeps a screenshot (with
-password fields blanked), the page's HTML and a Playwright trace under
-`reports/artifacts/<run id>/`; traces never cover typing credentials (a trace keeps typed text).
+password fields blanked and every NIK/KK on screen masked), the page's HTML (masked) and a
+Playwright trace under `reports/artifacts/<run id>/`; traces never cover typing credentials (a
+trace keeps typed text), and none is kept for a portal that shows personal data.
 """
 
 from __future__ import annotations
@@ -18,7 +19,29 @@ from bots.errors import PortalUnavailable
 from bots.logs import mask
 from bots.settings import Settings
 
-_BLANK_PASSWORDS = "document.querySelectorAll('input[type=password]').forEach(e => { e.value = '' })"
+#: Portals whose pages and downloads carry NIK, KK and other personal data (bots/portals/esim.py):
+#: a trace of them would keep it (DOM snapshots, request bodies, screencast), so none is kept.
+PERSONAL_DATA_PORTALS = frozenset({"indiana", "dukcapil", "ismara"})
+
+#: The attribute `capture` marks what a screenshot must not show with (masked by Playwright).
+PRIVATE = "data-bots-private"
+
+# Blanks password fields and marks them, every field whose value holds a 16-digit number and
+# every element with a 16-digit number in its own text (NIK, KK); returns how many it marked.
+_MARK_PRIVATE = """(attribute) => {
+  const nik = /(^|\\D)\\d{16}(\\D|$)/;
+  const marked = new Set();
+  for (const field of document.querySelectorAll('input, textarea')) {
+    if (field.type === 'password') { field.value = ''; marked.add(field); }
+    else if (nik.test(field.value || '')) marked.add(field);
+  }
+  const texts = document.createTreeWalker(document.body || document.documentElement, NodeFilter.SHOW_TEXT);
+  for (let node = texts.nextNode(); node; node = texts.nextNode()) {
+    if (node.parentElement && nik.test(node.nodeValue)) marked.add(node.parentElement);
+  }
+  marked.forEach(element => element.setAttribute(attribute, ''));
+  return marked.size;
+}"""
 
 
 class PortalBrowser:
@@ -88,28 +111,45 @@ class PortalBrowser:
             self._tracing.add(key)
 
     def capture(self, key: str, reason: str) -> Path | None:
-        """Keep screenshot, HTML and trace of a failing portal page; returns the folder."""
+        """Keep screenshot, HTML and trace of a failing portal page; returns the folder.
+
+        The screenshot is taken only once password fields are blanked and every NIK/KK on the
+        page is marked for Playwright's mask (a page that cannot be marked gets no screenshot);
+        the HTML and the reason are masked as the logs are; a personal-data portal keeps no trace.
+        """
         if key not in self._contexts:
             return None
         context, page = self._contexts[key]
         self._captures += 1
         stem = f"{self._captures:02d}-{re.sub(r'[^a-z0-9_]+', '-', key.lower())}"
         self.artifacts_dir.mkdir(parents=True, exist_ok=True)
+        kept = []
         try:
-            page.evaluate(_BLANK_PASSWORDS)
-            page.screenshot(path=str(self.artifacts_dir / f"{stem}.png"), full_page=True)
-            (self.artifacts_dir / f"{stem}.html").write_text(mask(page.content()), encoding="utf-8")
+            page.evaluate(_MARK_PRIVATE, PRIVATE)
+            page.screenshot(path=str(self.artifacts_dir / f"{stem}.png"), full_page=True,
+                            mask=[page.locator(f"[{PRIVATE}]")])
+            kept.append("screenshot")
         except Exception as exc:  # noqa: BLE001 - a dead page must not hide the original failure
-            logger.warning("could not capture {}: {}", key, exc)
+            logger.warning("could not take a screenshot of {}: {}", key, mask(str(exc)))
+        try:
+            (self.artifacts_dir / f"{stem}.html").write_text(mask(page.content()), encoding="utf-8")
+            kept.append("HTML")
+        except Exception as exc:  # noqa: BLE001
+            logger.warning("could not keep the HTML of {}: {}", key, mask(str(exc)))
+        note = ""
         if key in self._tracing:
-            try:
-                context.tracing.stop(path=str(self.artifacts_dir / f"{stem}-trace.zip"))
+            self._tracing.discard(key)
+            trace = None if key in PERSONAL_DATA_PORTALS else self.artifacts_dir / f"{stem}-trace.zip"
+            if trace is None:
+                note = " (no trace: the portal shows personal data)"
+            try:  # stopped without a path, the trace is discarded
+                context.tracing.stop(path=str(trace) if trace else None)
+                kept += ["trace"] if trace else []
             except Exception:  # noqa: BLE001
                 pass
-            self._tracing.discard(key)
         (self.artifacts_dir / f"{stem}.txt").write_text(mask(reason) + "\n", encoding="utf-8")
-        logger.warning("portal {} failed: {} — screenshot, HTML and trace kept in {}", key, mask(reason),
-                       self.artifacts_dir)
+        logger.warning("portal {} failed: {} — {} kept in {}{}", key, mask(reason), ", ".join(kept) or "nothing",
+                       self.artifacts_dir, note)
         return self.artifacts_dir
 
     def close(self) -> None:
