@@ -26,7 +26,7 @@ from chaos.campaigns import CAMPAIGNS, Campaign
 from chaos.harness import (MAX_RERUNS, ROOT, Tally, WorldProcess, bot_env, chaos_config, fault_profile,
                            fresh_folder, run_bot)
 
-KILL_SHARE = 0.6
+KILL_SHARE = 0.9
 
 
 def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path, say) -> Tally:
