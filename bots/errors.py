@@ -86,6 +86,7 @@ class SessionExpired(PortalUnavailable):
 
 class StoreUnavailable(ApplicationError):
     """The store could not be written (locked by another connection, or unreachable)."""
+    outcome = "store_unavailable"  # exit 3 like a portal that stays down, but named for what it is
 
 
 class RunLocked(BotError):

@@ -251,7 +251,7 @@ def test_a_store_locked_mid_run_fails_the_run_before_it_acts(reconcile, tmp_path
         assert after[table] == before[table], table
     assert store.unfinished("reconcile_payments") == []  # not even an intent
     [failed] = store.runs("reconcile_payments")
-    assert (failed.outcome, failed.exit_code) == ("portal_down", 3) and "is locked" in failed.message
+    assert (failed.outcome, failed.exit_code) == ("store_unavailable", 3) and "is locked" in failed.message
     assert not (tmp_path / "reports" / "rekonsiliasi").exists()  # no workbook either
 
 
