@@ -23,7 +23,7 @@ from datetime import datetime
 from pathlib import Path
 
 from chaos.campaigns import CAMPAIGNS, Campaign
-from chaos.harness import (MAX_RERUNS, ROOT, Tally, WorldProcess, bot_env, chaos_config, fault_profile,
+from chaos.harness import (MAX_RERUNS, ROOT, ChaosWorld, Tally, bot_env, chaos_config, fault_profile,
                            fresh_folder, run_bot)
 
 KILL_SHARE = 0.9
@@ -34,7 +34,7 @@ def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path
     tally, bot = Tally(), campaign.bot
     seed_dir = campaign.folder / "seed"
     campaign.write_seed(seed_dir)
-    world = WorldProcess(seed_dir, campaign.folder / "world.log")
+    world = ChaosWorld(seed_dir, campaign.folder / "world.log")
     try:
         campaign.started(world)
         env = bot_env(world, campaign.folder, config, logs)

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from chaos.harness import ROOT, WorldProcess
+from chaos.harness import ROOT, ChaosWorld
 
 WORLD = ROOT / "fixtures" / "world"
 ACCOUNTS = {"bca": "5270418836", "mandiri": "1560007734218", "bri": "034201000871562", "bni": "0823417769"}
@@ -41,13 +41,13 @@ class Campaign:
 
     def __init__(self, folder: Path, rng: random.Random):
         self.folder, self.rng, self.made = folder, rng, 0
-        self.world: WorldProcess | None = None
+        self.world: ChaosWorld | None = None
 
     def write_seed(self, seed: Path) -> None:
         seed.mkdir(parents=True, exist_ok=True)
         shutil.copy(WORLD / "portal_users.csv", seed / "portal_users.csv")
 
-    def started(self, world: WorldProcess) -> None:
+    def started(self, world: ChaosWorld) -> None:
         self.world = world
 
     def run_env(self) -> dict:

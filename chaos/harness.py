@@ -7,7 +7,6 @@ then reruns without faults until one ends cleanly (the world is quiet); then the
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import re
@@ -15,56 +14,29 @@ import shutil
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from mock_portals.process import WorldProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 RUN_TIMEOUT_S = 240
 MAX_RERUNS = 4
 
 
-class WorldProcess:
-    """`python -m bots portals --seed DIR --port 0` in its own process, and its control API."""
+class ChaosWorld(WorldProcess):
+    """A campaign's world; its server log goes to a file (a campaign runs for many minutes)."""
 
     def __init__(self, seed: Path, log: Path):
         self.log = log.open("w")
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bots", "portals", "--seed", str(seed), "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http://"):
-            self.stop()
-            raise RuntimeError(f"the chaos world did not start (see {log})")
+        super().__init__(seed, stderr=self.log)
 
     def call(self, path: str, body=None):
-        data = None if body is None else json.dumps(body).encode()
-        request = urllib.request.Request(self.url + "/__mock/" + path, data=data,
-                                         headers={"Content-Type": "application/json"})
-        try:
-            with urllib.request.urlopen(request, timeout=30) as answer:
-                return json.load(answer)
-        except urllib.error.HTTPError as exc:
-            raise RuntimeError(f"control API {path}: {exc.code} {exc.read().decode()[:300]}") from None
-
-    def state(self) -> dict:
-        return self.call("state")
-
-    def now(self) -> str:
-        return self.call("clock")["now"]
-
-    def add(self, table: str, rows: list[dict]) -> None:
-        if rows:
-            self.call(f"rows/{table}", rows)
+        return self.control(path, body)
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        super().stop()
         self.log.close()
 
 

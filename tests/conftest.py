@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import http.cookiejar
-import json
 import os
 import re
 import subprocess
@@ -15,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from bots.settings import ENV_PREFIXES
+from mock_portals.process import WorldProcess
 
 ROOT = Path(__file__).resolve().parents[1]
 WORLD = ROOT / "fixtures" / "world"
@@ -58,41 +58,11 @@ def pytest_sessionfinish(session, exitstatus):
         session.exitstatus = 1
 
 
-class MockWorld:
+class MockWorld(WorldProcess):
     """A mock world in its own process (`python -m bots portals --port 0`)."""
 
     def __init__(self, seed: Path = WORLD, extra_env: dict | None = None):
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "bots", "portals", "--seed", str(seed), "--port", "0"],
-            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-            env={**os.environ, **(extra_env or {})})
-        self.url = self.process.stdout.readline().strip()
-        if not self.url.startswith("http://"):
-            self.process.kill()
-            raise RuntimeError(f"mock world did not start: {self.url} {self.process.stderr.read()}")
-
-    def get(self, path: str):
-        with urllib.request.urlopen(self.url + path, timeout=10) as answer:
-            return json.load(answer)
-
-    def post(self, path: str, body) -> tuple[int, dict]:
-        request = urllib.request.Request(self.url + path, data=json.dumps(body).encode(),
-                                         headers={"Content-Type": "application/json"}, method="POST")
-        try:
-            with urllib.request.urlopen(request, timeout=10) as answer:
-                return answer.status, json.load(answer)
-        except urllib.error.HTTPError as exc:
-            return exc.code, json.load(exc)
-
-    def state(self) -> dict:
-        return self.get("/__mock/state")
-
-    def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(5)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
+        super().__init__(seed, extra_env)
 
 
 @pytest.fixture(scope="session")
