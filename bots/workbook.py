@@ -10,22 +10,20 @@ beside it instead and the caller is told.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 FORMATS = {"rupiah": '"Rp" #,##0', "date": "DD/MM/YYYY", "datetime": "DD/MM/YYYY HH:MM", "int": "0",
            "text": "@", "number": "0.0"}
-HEADER_FILL = PatternFill("solid", fgColor="DDE4F0")
+HEADER_FILL = "DDE4F0"  # the header row's background
 
 
 @dataclass(frozen=True)
@@ -33,6 +31,17 @@ class Column:
     header: str
     kind: str = "text"  # text | rupiah | date | datetime | int | number
     width: int | None = None
+
+
+class Rows:
+    """A sheet's rows made afresh on each pass (widths, then cells) instead of kept in memory:
+    `Rows(lambda: ([line.a, line.b] for line in lines))`."""
+
+    def __init__(self, make):
+        self.make = make
+
+    def __iter__(self):
+        return iter(self.make())
 
 
 @dataclass
@@ -57,37 +66,189 @@ def cell_value(value, kind: str):
     return value
 
 
-def build(sheets: list[Sheet]) -> Workbook:
-    book = Workbook()
-    book.remove(book.active)
+def build(sheets: list[Sheet]):
+    """The workbook, in openpyxl's write-only mode: rows stream to the file instead of living
+    as cell objects (a 100,000-line day took minutes and most of a gigabyte in normal mode)."""
+    from openpyxl import Workbook  # here, not at the top: a bot's start need not pay for openpyxl
+
+    book = Workbook(write_only=True)
     for spec in sheets:
-        sheet = book.create_sheet(spec.name)
-        for line in spec.title:
-            sheet.append([line])
-        if spec.title:
-            sheet.cell(row=1, column=1).font = Font(bold=True, size=13)
-            sheet.append([])
-        header_row = sheet.max_row + 1 if spec.title else 1
-        widths = [max(len(c.header) + 2, c.width or 0) for c in spec.columns]
-        for col, column in enumerate(spec.columns, start=1):
-            cell = sheet.cell(row=header_row, column=col, value=column.header)
-            cell.font, cell.fill = Font(bold=True), HEADER_FILL
-            cell.alignment = Alignment(vertical="center")
-        row_number = header_row
-        for row in spec.rows:
-            row_number += 1
-            for col, (column, value) in enumerate(zip(spec.columns, row), start=1):
-                cell = sheet.cell(row=row_number, column=col, value=cell_value(value, column.kind))
-                if column.kind != "text":
-                    cell.number_format = FORMATS[column.kind]
-                if column.width is None:
-                    widths[col - 1] = min(60, max(widths[col - 1], _shown_width(value, column.kind)))
-        for col, width in enumerate(widths, start=1):
-            sheet.column_dimensions[get_column_letter(col)].width = width
-        sheet.freeze_panes = sheet.cell(row=header_row + 1, column=1)
-        last = get_column_letter(max(1, len(spec.columns)))
-        sheet.auto_filter.ref = f"A{header_row}:{last}{max(row_number, header_row)}"
+        _write_sheet(book, spec)
     return book
+
+
+def _write_sheet(book, spec: Sheet) -> None:
+    from openpyxl.cell.cell import Cell
+    from openpyxl.styles import Alignment, Font, PatternFill
+    from openpyxl.utils import get_column_letter
+
+    sheet = book.create_sheet(spec.name)
+    rows = spec.rows
+    if iter(rows) is rows:  # a one-shot iterator: kept, since the widths need a pass of their own
+        rows = list(rows)
+    header_row = len(spec.title) + 1  # the header right under the title lines, as before
+    # Write-only: widths and the frozen pane go before the first row, so widths come first.
+    for col, width in enumerate(_widths(spec.columns, rows), start=1):
+        sheet.column_dimensions[get_column_letter(col)].width = width
+    sheet.freeze_panes = f"A{header_row + 1}"
+    head: list[list] = []
+    for number, line in enumerate(spec.title):
+        cell = Cell(sheet, 1, 1, line)
+        if number == 0:
+            cell.font = Font(bold=True, size=13)
+        head.append([cell])
+    header = []
+    for column in spec.columns:
+        cell = Cell(sheet, 1, 1, column.header)
+        cell.font, cell.alignment = Font(bold=True), Alignment(vertical="center")
+        cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
+        header.append(cell)
+    head.append(header)
+    count = _stream(sheet, head, rows, [c.kind for c in spec.columns])
+    last = get_column_letter(max(1, len(spec.columns)))
+    sheet.auto_filter.ref = f"A{header_row}:{last}{header_row + count}"
+
+
+def _stream(sheet, head: list[list], rows, kinds: list[str]) -> int:
+    """The sheet's rows into its write-only stream.
+
+    openpyxl builds a cell object and an XML element for every cell, which is most of the
+    time a large workbook takes. Rows of plain values (text, numbers, dates in their columns)
+    are written here as the same `<row>` XML openpyxl would write, straight into its stream;
+    anything else goes through openpyxl as usual. openpyxl still writes everything around
+    the rows (styles, widths, panes, filters). Without et_xmlfile's writer (lxml installed),
+    every row goes through openpyxl.
+    """
+    from openpyxl.cell.cell import Cell
+
+    styles = [None if kind == "text" else _number_style(sheet, FORMATS[kind]) for kind in kinds]
+    sheet._get_writer()
+    writer = sheet._writer
+    xf = writer.xf.send(True)
+    raw = getattr(xf, "_file", None)
+    fast = _RowXml(kinds, [None if s is None else sheet.parent._cell_styles.add(s) for s in styles],
+                   sheet.parent.epoch) if callable(raw) else None
+    number = len(head)
+    with xf.element("sheetData"):
+        for number, row in enumerate(head, start=1):
+            writer.write_row(xf, sheet._values_to_row(row, number), number)
+        for number, row in enumerate(rows, start=len(head) + 1):
+            text = fast.row(number, row) if fast else None
+            if text is None:
+                cells = [value if style is None or value is None else Cell(sheet, 1, 1, cell_value(value, kind), style)
+                         for value, kind, style in zip(row, kinds, styles)]
+                writer.write_row(xf, sheet._values_to_row(cells, number), number)
+            else:
+                raw(text)
+    writer.xf.send(None)
+    sheet._rows = _finished()  # what close() expects once the rows are written
+    return number - len(head)
+
+
+def _finished():
+    yield
+
+
+# the control characters openpyxl refuses in a cell (its ILLEGAL_CHARACTERS_RE)
+_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+
+
+class _RowXml:
+    """One row as openpyxl's XML (inline strings, numbers, date serials), or None when a
+    value is not a plain one (openpyxl then writes that row, with its own checks)."""
+
+    def __init__(self, kinds: list[str], style_ids: list[int | None], epoch):
+        from openpyxl.utils import get_column_letter
+        from openpyxl.utils.datetime import to_excel
+
+        self.serial = to_excel
+        self.columns = [(get_column_letter(n), kind, "" if sid is None else f' s="{sid}"')
+                        for n, (kind, sid) in enumerate(zip(kinds, style_ids), start=1)]
+        self.epoch = epoch
+        self.dates: dict = {}
+
+    def row(self, number: int, values) -> str | None:
+        parts = [f'<row r="{number}">']
+        add = parts.append
+        for (letter, kind, style), value in zip(self.columns, values):
+            if value is None:
+                continue
+            if kind == "text":
+                kind_of = type(value)
+                if kind_of is str:
+                    if not value:
+                        continue
+                    if len(value) > 32767 or value[0] == "=" or _ILLEGAL.search(value):
+                        return None  # too long, a formula, control characters: openpyxl decides
+                    if "&" in value or "<" in value or ">" in value:
+                        value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+                    space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
+                    add(f'<c r="{letter}{number}" t="inlineStr"><is><t{space}>{value}</t></is></c>')
+                elif kind_of is int or kind_of is float:
+                    add(f'<c r="{letter}{number}" t="n"><v>{"%.16g" % value}</v></c>')
+                else:
+                    return None
+                continue
+            if kind == "date":  # a day's lines share a handful of dates: each converted once
+                cell = self.dates.get((style, value))
+                if cell is None:
+                    shown = cell_value(value, kind)
+                    if type(shown) is not date:
+                        return None
+                    cell = self.dates[style, value] = f'{style} t="n"><v>{"%.16g" % self.serial(shown, self.epoch)}</v></c>'
+                add(f'<c r="{letter}{number}"{cell}')
+                continue
+            value = cell_value(value, kind)
+            kind_of = type(value)
+            if kind_of is int or kind_of is float:
+                if value != value or value in (float("inf"), float("-inf")):
+                    return None
+                add(f'<c r="{letter}{number}"{style} t="n"><v>{"%.16g" % value}</v></c>')
+            elif (kind_of is datetime or kind_of is date) and getattr(value, "tzinfo", None) is None:
+                add(f'<c r="{letter}{number}"{style} t="n"><v>{"%.16g" % self.serial(value, self.epoch)}</v></c>')
+            else:
+                return None
+        add("</row>")
+        return "".join(parts)
+
+
+def _number_style(sheet, number_format: str):
+    """The style of a cell showing numbers or dates in `number_format`, made once per column."""
+    from openpyxl.cell.cell import Cell
+
+    cell = Cell(sheet, 1, 1)
+    cell.number_format = number_format
+    return cell._style
+
+
+def _widths(columns: list[Column], rows) -> list[int]:
+    """Each column wide enough for its header and (up to 60) its widest value, in one pass."""
+    widest: dict[int, object] = {}
+    measured = [(col, column.kind) for col, column in enumerate(columns) if column.width is None]
+    for row in rows:
+        for col, kind in measured:
+            value = row[col]
+            if value is None:
+                continue
+            if kind == "rupiah":  # the widest amount is the largest one
+                size = abs(value) if isinstance(value, (int, Decimal)) else abs(Decimal(value))
+                if col not in widest or size > widest[col]:
+                    widest[col] = size
+            elif kind in ("date", "datetime"):
+                widest[col] = value
+            else:
+                size = len(str(value))
+                if size > widest.get(col, -1):
+                    widest[col] = size
+    widths = []
+    for col, column in enumerate(columns):
+        width = max(len(column.header) + 2, column.width or 0)
+        if column.width is None and col in widest:
+            found = widest[col]
+            shown = _shown_width(found, column.kind) if column.kind in ("rupiah", "date", "datetime") else found + 2
+            width = min(60, max(width, shown))
+        widths.append(width)
+    return widths
 
 
 def _shown_width(value, kind: str) -> int:

@@ -43,24 +43,33 @@ class ComplaintBook:
         self.store = store
 
     def follow(self, transactions, now: datetime) -> list[str]:
-        """Remember these transactions; returns the ids that became final (resolved) just now."""
-        resolved = []
+        """Remember these transactions; returns the ids that became final (resolved) just now.
+
+        One transaction: new ones inserted together, and only those whose status or SN moved
+        are updated (a 30-second cycle over 5,000 pending transactions changes almost none).
+        """
+        latest = {t.trx_id: t for t in transactions}  # a transaction can come twice (pending and tracked)
+        resolved, new, changed = [], [], []
         with self.store.write() as conn:
             known = {r.trx_id: r for r in conn.execute(sa.select(followed_transactions).where(
-                followed_transactions.c.trx_id.in_([t.trx_id for t in transactions])))}
-            for t in transactions:
-                values = dict(status=t.status, sn=t.sn)
+                followed_transactions.c.trx_id.in_(list(latest))))}
+            for t in latest.values():
                 row = known.get(t.trx_id)
                 if row is None:
-                    conn.execute(followed_transactions.insert().values(
-                        trx_id=t.trx_id, agent_id=t.agent_id, product=t.product, destination=t.destination,
-                        price=t.price, supplier=t.supplier.lower(), created_at=t.created_at, first_seen_at=now,
-                        **values))
+                    new.append(dict(trx_id=t.trx_id, agent_id=t.agent_id, product=t.product,
+                                    destination=t.destination, price=t.price, supplier=t.supplier.lower(),
+                                    created_at=t.created_at, first_seen_at=now, status=t.status, sn=t.sn))
                     continue
+                values = dict(status=t.status, sn=t.sn)
                 if row.resolution is None and row.status == "PENDING" and t.status in ("SUKSES", "GAGAL"):
                     values.update(resolution=t.status, resolution_sn=t.sn, resolved_at=now)
                     resolved.append(t.trx_id)
-                conn.execute(followed_transactions.update().where(followed_transactions.c.trx_id == t.trx_id)
+                if row.status != t.status or row.sn != t.sn or "resolution" in values:
+                    changed.append((t.trx_id, values))
+            if new:
+                conn.execute(followed_transactions.insert(), new)
+            for trx_id, values in changed:
+                conn.execute(followed_transactions.update().where(followed_transactions.c.trx_id == trx_id)
                              .values(**values))
         return resolved
 

@@ -126,8 +126,10 @@ class OtomaxAdmin(PortalPage):
                 raise PortalUnavailable(self.key, f"ticket {ticket_id} has an unknown status {status!r}")
             return Approval(ticket_id, _APPROVAL_BY_STATUS[status], f"Status tiket di portal: {status}.")
         with self._guard(f"approving ticket {ticket_id} (outcome unknown)"):
-            row = self.page.get_by_role("row").filter(
-                has=self.page.get_by_role("cell", name=ticket_id, exact=True))
+            # the row whose cell is exactly the ticket's id (a text match: a role match over
+            # every row and cell of the listing costs more than the click itself)
+            row = self.page.locator("tbody tr").filter(
+                has=self.page.locator("td").get_by_text(ticket_id, exact=True))
             answer = self._submit(row.get_by_role("button", name="Setujui"),
                                   f"approving ticket {ticket_id}")
         if answer.heading in _APPROVAL_HEADINGS:

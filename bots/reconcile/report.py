@@ -14,7 +14,7 @@ from pathlib import Path
 
 from bots.reconcile.ledger import Ledger
 from bots.reconcile.matching import AUTO_CREDITED, DEBIT_IGNORED
-from bots.workbook import Column, Sheet, write
+from bots.workbook import Column, Rows, Sheet, write
 
 STATUS_WORDS = {"OPEN": "Terbuka", "RESOLVED": "Selesai (dikredit manual)", "REJECTED": "Ditolak"}
 
@@ -32,8 +32,9 @@ def write_report(ledger: Ledger, reports_dir: Path, day: date, now: datetime) ->
         Sheet("Kredit Otomatis", [Column("Tanggal", "date"), Column("Waktu", "datetime"), Column("Bank"),
                                   Column("No. Rekening"), Column("Keterangan", width=40), Column("Nominal", "rupiah"),
                                   Column("Tiket"), Column("Agen"), Column("Kode"), Column("Alasan", width=40)],
-              [[l.posted_on or l.day, l.posted_at, l.bank.upper(), l.account_no, l.description, l.amount,
-                l.ticket_id, l.agent_id, l.code, l.reason] for l in lines if l.code == AUTO_CREDITED]),
+              Rows(lambda: ([l.posted_on or l.day, l.posted_at, l.bank.upper(), l.account_no, l.description,
+                             l.amount, l.ticket_id, l.agent_id, l.code, l.reason]
+                            for l in lines if l.code == AUTO_CREDITED))),
         Sheet("Eskalasi", [Column("ID", "int"), Column("Tanggal", "date"), Column("Bank"), Column("No. Rekening"),
                            Column("Keterangan", width=40), Column("Nominal", "rupiah"), Column("Kode"),
                            Column("Alasan", width=50), Column("Tiket Kandidat"), Column("Status"),
@@ -46,9 +47,10 @@ def write_report(ledger: Ledger, reports_dir: Path, day: date, now: datetime) ->
                          Column("No. Rekening"), Column("Keterangan", width=40), Column("D/K"),
                          Column("Nominal", "rupiah"), Column("Saldo", "rupiah"), Column("Kode"),
                          Column("Alasan", width=40), Column("Tiket"), Column("Agen"), Column("Sumber")],
-              [[l.posted_on or l.day, l.posted_at, l.bank.upper(), l.account_no, l.description,
-                l.direction, l.amount, l.balance, l.code or "BELUM_DIPROSES", l.reason or "Belum diputuskan",
-                l.ticket_id, l.agent_id, "PEND" if l.pending else l.source] for l in lines]),
+              Rows(lambda: ([l.posted_on or l.day, l.posted_at, l.bank.upper(), l.account_no, l.description,
+                             l.direction, l.amount, l.balance, l.code or "BELUM_DIPROSES",
+                             l.reason or "Belum diputuskan", l.ticket_id, l.agent_id,
+                             "PEND" if l.pending else l.source] for l in lines))),
         Sheet("Tiket Terbuka", [Column("ID Tiket"), Column("Agen"), Column("Nominal", "rupiah"), Column("Bank"),
                                 Column("No. Rekening"), Column("Dibuat", "datetime"),
                                 Column("Berlaku s/d", "datetime")],

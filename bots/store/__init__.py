@@ -326,6 +326,16 @@ class Store:
         with self.read() as conn:
             return _select_action(conn, key)
 
+    def actions(self, *, kind: str | None = None, state: str | None = None) -> list[Action]:
+        """The journal's actions of one kind and/or state, oldest first, in one query."""
+        query = sa.select(actions_table).order_by(actions_table.c.id)
+        if kind is not None:
+            query = query.where(actions_table.c.kind == kind)
+        if state is not None:
+            query = query.where(actions_table.c.state == state)
+        with self.read() as conn:
+            return [_record(Action, row) for row in conn.execute(query)]
+
     def unfinished(self, bot: str) -> list[Action]:
         """The bot's actions still in intent or in_flight, oldest first: check these first."""
         query = (sa.select(actions_table)
