@@ -3,9 +3,10 @@
 Finance's procedure ("Tiket Deposit"), step by step:
 
 1. finish anything a previous run left half done (an approval whose answer was lost);
-2. read the deposit tickets on the transaction server;
-3. read each company account's statement (mutasi) since the last one read — or the files a
+2. read each company account's statement (mutasi) since the last one read — or the files a
    staff member downloaded by hand (`--statement`);
+3. read the deposit tickets on the transaction server — after the statements, so a ticket
+   opened while the statements were read is never missing beside its own transfer;
 4. decide every new line: a credit of exactly a ticket's amount on the ticket's account,
    after the ticket was opened and before it expired, pays that ticket; anything else goes
    to finance with a code saying why (DESIGN §6 codes); debits are recorded, not acted on;
@@ -66,9 +67,9 @@ def run(ctx: RunContext) -> RunResult:
                         already_notified=inbox_check(ctx), crash=CrashPoints(settings.crash_at))
     recovered = [] if ctx.dry_run else executor.recover()
 
+    statements, problems = collect_statements(ctx, ledger, today, config)
     tickets = otomax.tickets(since=today - timedelta(days=config["ticket_lookback_days"]))
     logger.info("{} deposit tickets read ({} open)", len(tickets), sum(t.status == "OPEN" for t in tickets))
-    statements, problems = collect_statements(ctx, ledger, today, config)
 
     if ctx.dry_run:
         return dry_run_plan(ledger, statements, tickets, problems)

@@ -29,7 +29,8 @@ TEXT_SUFFIXES = {".html", ".txt", ".json", ".jsonl", ".csv"}
 # Their pages and downloads carry NIK and KK: a trace of them (DOM snapshots, request bodies,
 # screencast) is a leak whatever it holds (artifacts are named NN-<portal>-trace.zip).
 PERSONAL_DATA_TRACES = re.compile(r"-(indiana|dukcapil|ismara)-trace\.zip$")
-ALLOWED_WORKBOOKS = "batch-aktivasi-*.xlsx"
+# the activation batch, and GraPARI's filled-in copy of it (what `esim import` reads back)
+ALLOWED_WORKBOOKS = "*batch-aktivasi-*.xlsx"
 
 
 def demo_passwords() -> list[str]:
