@@ -29,7 +29,7 @@ schedule: setup
 bench: setup
 	@if ls bench/bench_*.py >/dev/null 2>&1; then $(PY) -m bench; else echo "no benchmarks yet"; fi
 
-# fault scenarios and kill -9 across the three bots (about an hour on 2 cores); CHAOS_ARGS=--readme
+# fault scenarios and kill -9 across the three bots (about half an hour on a quiet 2-core machine); CHAOS_ARGS=--readme
 # also writes the table into README.md ("Reliability")
 chaos: setup
 	$(PY) -m chaos $(CHAOS_ARGS)
