@@ -9,6 +9,7 @@ on an offline Debian machine as root, `apt-get install chromium-headless-shell c
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import shutil
 import subprocess
@@ -40,12 +41,31 @@ class BrowserChoice:
 
 
 def playwright_chromium() -> str | None:
-    """The path of Playwright's own Chromium if it is installed (no browser is started)."""
+    """The path of Playwright's own Chromium if it is installed (no browser is started).
+
+    Asking Playwright starts its driver (~0.5 s, then a second start for the run itself): when
+    no Chromium of Playwright's is on disk at all, the answer is no without asking.
+    """
+    if not _playwright_may_have_chromium():
+        return None
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
         path = p.chromium.executable_path
     return path if path and Path(path).is_file() else None
+
+
+def _playwright_may_have_chromium() -> bool:
+    """Is any Chromium in the folders Playwright installs into? (A cheap look at the disk.)"""
+    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
+    if configured and configured != "0":
+        folders = [Path(configured)]
+    else:
+        folders = [Path.home() / ".cache" / "ms-playwright"]
+        spec = importlib.util.find_spec("playwright")
+        if spec and spec.origin:
+            folders.append(Path(spec.origin).parent / "driver" / "package" / ".local-browsers")
+    return any(folder.is_dir() and any(folder.glob("chromium*")) for folder in folders)
 
 
 def resolve_browser(configured: str | None = None, *, own=playwright_chromium,

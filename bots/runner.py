@@ -7,7 +7,6 @@ so every run is journaled in the `runs` table and holds the bot's lock the same 
 from __future__ import annotations
 
 import importlib
-import importlib.util
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -120,7 +119,6 @@ def _run(module, name, run_id, settings, store, clock, dry_run, statements, prog
     outcome, code, message, result = "error", 1, None, RunResult()
     try:
         with PortalBrowser(settings, run_id) as browser:
-            browser.choice = _quick_browser_choice(settings)
             ctx = RunContext(name, run_id, settings, store, clock, browser, dry_run,
                              [Path(p) for p in statements], progress)
             result = module.run(ctx)
@@ -141,38 +139,6 @@ def _run(module, name, run_id, settings, store, clock, dry_run, statements, prog
         if not dry_run:
             store.finish_run(run_id, clock.now(), outcome, code, result.counts, message)
         logger.info("run finished: {} {}", outcome, result.counts)
-
-
-def _quick_browser_choice(settings: Settings):
-    """The browser to launch, found without starting Playwright when that cannot change the answer.
-
-    Asking Playwright whether its own Chromium is installed starts its driver (~0.5 s, then
-    a second start for the run itself). When no Chromium of Playwright's is on disk at all,
-    the answer is no, and the system Chromium is taken as `resolve_browser` would. None
-    leaves the choice to the browser's own start, as before.
-    """
-    from bots.browser import resolve_browser
-    from bots.errors import ConfigError
-
-    if settings.browser_path or _playwright_may_have_chromium():
-        return None
-    try:
-        return resolve_browser(None, own=lambda: None)
-    except ConfigError:
-        return None  # no browser at all: the browser's start says so, as before
-
-
-def _playwright_may_have_chromium() -> bool:
-    folders = []
-    configured = os.environ.get("PLAYWRIGHT_BROWSERS_PATH")
-    if configured and configured != "0":
-        folders.append(Path(configured))
-    else:
-        folders.append(Path.home() / ".cache" / "ms-playwright")
-        spec = importlib.util.find_spec("playwright")
-        if spec and spec.origin:
-            folders.append(Path(spec.origin).parent / "driver" / "package" / ".local-browsers")
-    return any(folder.is_dir() and any(folder.glob("chromium*")) for folder in folders)
 
 
 __all__ = ["BOTS", "RunContext", "RunResult", "load_bot", "run_bot", "RunLocked"]
