@@ -98,7 +98,7 @@ def table_rows(tally: Tally, bad: tuple[int, int], seed: int) -> list[tuple[str,
     rows.append(("kill -9 in all", f"{sum(tally.kills.values())} (and {sum(tally.kills_missed.values())} "
                  "asked for at a point the run never reached)"))
     if bad[0]:
-        rows.append(("bad inputs tried (fixtures/bad/)", f"{bad[0]} ({bad[1]} without a clear exit 2)"))
+        rows.append(("bad inputs tried (fixtures/bad/)", f"{bad[0]} checks ({bad[1]} without a clear exit 2)"))
     rows.append(("invariant violations", str(len(tally.violations))))
     rows.append(("seed, wall time", f"{seed}, {tally.seconds / 60:.1f} min"))
     return rows
