@@ -48,3 +48,22 @@ def test_a_target_held_open_is_written_beside_it(tmp_path, monkeypatch):
     path, note = write(target, sheets())
     assert path.name == "x (1).xlsx" and "open in another program" in note
     assert target.read_bytes() == b"held open by Excel" and load_workbook(path)["Mutasi"]["D2"].value == 500123
+
+
+def test_rows_written_as_raw_xml_read_back_as_openpyxl_would_write_them(tmp_path):
+    """Plain rows skip openpyxl's cell objects (bots/workbook.py `_RowXml`); the awkward ones
+    (markup, edge spaces, formulas, mixed types, empty cells) must read back the same."""
+    rows = [["A & B <c> \"d\"", 1500000, date(2026, 11, 23), " padded "],
+            ["=SUM(1,2)", Decimal("7.50"), date(2026, 11, 24), "tab\there"],
+            ["plain", None, None, 42],
+            ["", 0, date(2026, 11, 25), None]]
+    columns = [Column("Teks"), Column("Nominal", "rupiah"), Column("Tanggal", "date"), Column("Catatan")]
+    path, _ = write(tmp_path / "raw.xlsx", [Sheet("S", columns, rows)])
+    sheet = load_workbook(path)["S"]
+    got = [[c.value for c in row] for row in sheet.iter_rows(min_row=2, max_row=5)]
+    assert got[0] == ["A & B <c> \"d\"", 1500000, datetime(2026, 11, 23), " padded "]
+    assert got[1][1:] == [7.5, datetime(2026, 11, 24), "tab\there"]
+    assert got[1][0] == "=SUM(1,2)"  # a formula-looking text goes through openpyxl, as before
+    assert got[2] == ["plain", None, None, 42]
+    assert got[3] == [None, 0, datetime(2026, 11, 25), None]
+    assert sheet["B2"].number_format == '"Rp" #,##0' and sheet["C3"].number_format == "DD/MM/YYYY"
