@@ -3,6 +3,11 @@
     python -m chaos                       # the full campaign (≥ 500 scenarios, ≥ 100 kills)
     python -m chaos --scenarios 4         # per bot; the short form `make test` runs
     python -m chaos --bot check_pending_tx --seed 7 --scenarios 12    # replay a failing one
+    python -m chaos --family hosts --scenarios 2                        # one family only
+
+Families (chaos/families.py): classic (faults, kill -9), hosts (2–3 processes on one store
+with different VAR_DIRs), store_lost (the store deleted between scenarios), note_limit (a server
+that truncates notes), refusals (a server that refuses actions).
 
 Each bot gets its own generated world (one process) and plays its scenarios in order; the
 three bots play at the same time. The table goes to the terminal, to
@@ -23,13 +28,15 @@ from datetime import datetime
 from pathlib import Path
 
 from chaos.campaigns import CAMPAIGNS, Campaign
+from chaos.families import FAMILIES, pick_family, plan_for, uses_classic_faults
 from chaos.harness import (MAX_RERUNS, ROOT, ChaosWorld, Tally, bot_env, chaos_config, fault_profile,
-                           fresh_folder, run_bot)
+                           fresh_folder, run_at_once, run_bot)
 
 KILL_SHARE = 0.9
 
 
-def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path, say) -> Tally:
+def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path, say,
+         family: str | None = None) -> Tally:
     """One bot's scenarios against one world; a failing scenario names its replay command."""
     tally, bot = Tally(), campaign.bot
     seed_dir = campaign.folder / "seed"
@@ -39,38 +46,70 @@ def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path
         campaign.started(world)
         env = bot_env(world, campaign.folder, config, logs)
         for number in range(scenarios):
-            rng = random.Random(f"{seed}:{bot}:{number}")
-            tally.items[campaign.item] += campaign.inject(rng)
-            world.call("faults", fault_profile(rng, campaign.fault_portals))
-            point = rng.choice(campaign.kill_points) if rng.random() < KILL_SHARE else None
-            crash_at = f"{point}@{rng.choices([1, 2, 3], [85, 10, 5])[0]}" if point else None
-            first = run_bot(bot, {**env, **campaign.run_env()}, crash_at)
-            world.call("faults", {})
-            tally.runs[bot] += 1
-            tally.run_seconds.append(first.seconds)
-            if point:
-                (tally.kills if first.code == -9 else tally.kills_missed)[point] += 1
-            last, quiet = first, first.code == 0
-            for _ in range(MAX_RERUNS if not quiet else 0):
-                last = run_bot(bot, {**env, **campaign.run_env()})
-                tally.runs[bot] += 1
-                tally.run_seconds.append(last.seconds)
-                if last.code == 0:
-                    quiet = True
-                    break
-            problems = campaign.check() if quiet else [
-                f"not quiet after {MAX_RERUNS} clean reruns: exit {last.code}: {last.tail}"]
+            kind = family or pick_family(seed, bot, number)
+            problems, note = scenario(campaign, kind, number, seed, env, tally)
             tally.scenarios[bot] += 1
-            replay = f"python -m chaos --bot {bot} --seed {seed} --scenarios {number + 1}"
+            tally.families[kind] += 1
+            tally.family_violations[kind] += len(problems)
+            replay = f"python -m chaos --bot {bot} --seed {seed} --scenarios {number + 1}" + (
+                f" --family {family}" if family else "")
             for problem in problems:
-                tally.violations.append(f"{bot} scenario {number} (seed {seed}; replay: {replay}): {problem}")
+                tally.violations.append(f"{bot} scenario {number} [{kind}] (seed {seed}; replay: {replay}): {problem}")
                 say(f"VIOLATION {tally.violations[-1]}")
-            say(f"{bot} {number + 1}/{scenarios}: first run exit {first.code}"
-                + (f" (kill at {crash_at})" if crash_at else "") + f", {len(problems)} violation(s)")
+            say(f"{bot} {number + 1}/{scenarios} [{kind}]: {note}, {len(problems)} violation(s)")
         tally.faults.update(world.call("faults")["injected"])
     finally:
         world.stop()
     return tally
+
+
+def scenario(campaign: Campaign, kind: str, number: int, seed: int, env: dict,
+             tally: Tally) -> tuple[list[str], str]:
+    """One scenario of one family: new work, the first run(s), reruns until quiet, the invariants."""
+    bot, world = campaign.bot, campaign.world
+    rng = random.Random(f"{seed}:{bot}:{number}")
+    if kind == "store_lost":
+        tally.events["stores deleted"] += campaign.forget_store()
+    tally.items[campaign.item] += campaign.inject(rng)
+    profile, crash_at, point = {}, None, None
+    if uses_classic_faults(kind):  # the classic draws, in the classic order
+        profile = fault_profile(rng, campaign.fault_portals)
+        point = rng.choice(campaign.kill_points) if rng.random() < KILL_SHARE else None
+        crash_at = f"{point}@{rng.choices([1, 2, 3], [85, 10, 5])[0]}" if point else None
+    plan = plan_for(kind, rng, campaign.action_portals, bot)
+    campaign.begin(kind)
+    world.call("faults", {**profile, **plan.first, **plan.steady})
+    problems: list[str] = []
+    if plan.processes > 1:
+        tally.events["runs side by side"] += plan.processes
+        firsts = run_at_once([(["run", bot], {**campaign.elsewhere(env, number, i), **campaign.run_env()}, None)
+                              for i in range(plan.processes)])
+        problems += [f"run {i + 1} of {plan.processes} side by side exited {r.code} (expected 0, or 4: "
+                     f"the lock refused it): {r.tail[-400:]}" for i, r in enumerate(firsts) if r.code not in (0, 4)]
+        first = next((r for r in firsts if r.code == 0), firsts[0])
+    else:
+        firsts = [first] = [run_bot(bot, {**env, **campaign.run_env()}, crash_at)]
+    world.call("faults", plan.steady)  # the server's lasting quirk stays; the rest clears
+    tally.runs[bot] += len(firsts)
+    tally.run_seconds += [r.seconds for r in firsts]
+    if point:
+        (tally.kills if first.code == -9 else tally.kills_missed)[point] += 1
+    last, quiet = first, first.code == 0
+    for _ in range(MAX_RERUNS if not quiet else 0):
+        last = run_bot(bot, {**env, **campaign.run_env()})
+        tally.runs[bot] += 1
+        tally.run_seconds.append(last.seconds)
+        if last.code == 0:
+            quiet = True
+            break
+    if quiet and plan.resolve:
+        tally.events[f"escalation resolves ({plan.resolve})"] += 1
+        problems += campaign.resolve_step(rng, env, number, plan.resolve, tally)
+    world.call("faults", {})
+    problems += campaign.check() if quiet else [
+        f"not quiet after {MAX_RERUNS} reruns (classic faults off): exit {last.code}: {last.tail}"]
+    note = "first run" + ("s" if len(firsts) > 1 else "") + " exit " + "/".join(str(r.code) for r in firsts)
+    return problems, note + (f" (kill at {crash_at})" if crash_at else "")
 
 
 def bad_inputs() -> tuple[int, int]:
@@ -93,6 +132,9 @@ def table_rows(tally: Tally, bad: tuple[int, int], seed: int) -> list[tuple[str,
             ("bot runs (first runs and reruns)", f"{sum(tally.runs.values())} (median "
              f"{statistics.median(tally.run_seconds or [0]):.1f} s a run)"),
             ("work generated", ", ".join(f"{n} {item}" for item, n in sorted(tally.items.items())))]
+    rows += [(f"family: {FAMILIES[name][1]} (`{name}`)", f"{tally.families[name]} scenarios, "
+              f"{tally.family_violations[name]} violations") for name in FAMILIES if tally.families[name]]
+    rows += [(event, str(n)) for event, n in sorted(tally.events.items())]
     rows += [(f"faults injected: {kind}", str(n)) for kind, n in sorted(tally.faults.items())]
     rows += [(f"kill -9 at {point}", str(n)) for point, n in sorted(tally.kills.items())]
     rows.append(("kill -9 in all", f"{sum(tally.kills.values())} (and {sum(tally.kills_missed.values())} "
@@ -125,6 +167,8 @@ def main(argv=None) -> int:
     parser.add_argument("--scenarios", type=int, default=170, help="scenarios per bot (default 170)")
     parser.add_argument("--bot", action="append", choices=sorted(CAMPAIGNS), help="only this bot (repeatable)")
     parser.add_argument("--seed", type=int, default=None, help="replay: the seed a failing scenario printed")
+    parser.add_argument("--family", choices=list(FAMILIES), default=None,
+                        help="every scenario of this family (default: the mix of chaos/families.py)")
     parser.add_argument("--work-dir", type=Path, default=ROOT / "var" / "chaos")
     parser.add_argument("--json", type=Path, default=None,
                         help="where the JSON copy goes (default reports/chaos/chaos-YYYY-MM-DD.json)")
@@ -145,7 +189,7 @@ def main(argv=None) -> int:
     def one(bot: str) -> None:
         campaign = CAMPAIGNS[bot](fresh_folder(work / bot), random.Random(f"{seed}:{bot}"))
         try:
-            result = play(campaign, args.scenarios, seed, config, logs, say)
+            result = play(campaign, args.scenarios, seed, config, logs, say, args.family)
         except Exception as exc:  # a harness failure is a failed campaign, never a silent pass
             result = Tally(violations=[f"{bot}: the campaign stopped: {exc!r} (seed {seed})"])
         with lock:
@@ -159,8 +203,9 @@ def main(argv=None) -> int:
     tally.seconds = time.monotonic() - started
     bad = (0, 0) if args.no_bad_inputs else bad_inputs()
     rows = table_rows(tally, bad, seed)
-    command = "make chaos" if args.scenarios == 170 and not args.bot else \
-        f"python -m chaos --scenarios {args.scenarios} --seed {seed}"
+    command = "make chaos" if args.scenarios == 170 and not args.bot and not args.family else \
+        f"python -m chaos --scenarios {args.scenarios} --seed {seed}" + (
+            f" --family {args.family}" if args.family else "")
     text = markdown(rows, command)
     print("\n" + text)
     for violation in tally.violations:

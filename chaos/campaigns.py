@@ -16,7 +16,7 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
-from chaos.harness import ROOT, ChaosWorld
+from chaos.harness import ROOT, ChaosWorld, run_at_once
 
 WORLD = ROOT / "fixtures" / "world"
 ACCOUNTS = {"bca": "5270418836", "mandiri": "1560007734218", "bri": "034201000871562", "bni": "0823417769"}
@@ -33,15 +33,66 @@ def _parse(moment) -> datetime:
     return datetime.fromisoformat(moment)
 
 
+PARKED = ("refused", "in_doubt")  # journal states an item waits in for a person (not lost)
+
+
 class Campaign:
     bot = ""
     fault_portals: tuple[str, ...] = ()
+    action_portals: tuple[str, ...] = ()  # where the acts are: the `refusals` family's portals
     kill_points: tuple[str, ...] = ()
     item = ""            # what a scenario makes: "tickets", "transactions", "orders"
 
     def __init__(self, folder: Path, rng: random.Random):
         self.folder, self.rng, self.made = folder, rng, 0
         self.world: ChaosWorld | None = None
+        self.family = "classic"
+        self.refusals_seen = False  # once a server refused acts, an item may wait for a person
+
+    def begin(self, family: str) -> None:
+        self.family = family
+        self.refusals_seen |= family == "refusals"
+
+    # -- the store, as the checks see it (read-only) and as the `store_lost` family loses it ----
+    @property
+    def database(self) -> Path:
+        return self.folder / "var" / "bots.sqlite3"
+
+    def forget_store(self) -> int:
+        """Delete the store's SQLite file with its -wal and -shm (no run is going); 1 if there was one."""
+        existed = self.database.exists()
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            self.database.with_name(self.database.name + suffix).unlink(missing_ok=True)
+        return int(existed)
+
+    def query(self, sql: str, args: tuple = ()) -> list[tuple]:
+        """Rows from the store; [] when there is no store yet."""
+        if not self.database.exists():
+            return []
+        with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
+            return db.execute(sql, args).fetchall()
+
+    def parked(self) -> dict[str, str]:
+        """Journal keys waiting for a person (refused by a portal, or in doubt) → their state."""
+        try:
+            rows = self.query("select key, state from actions where state in (?, ?)", PARKED)
+        except sqlite3.Error:
+            return {}
+        return dict(rows)
+
+    def told_a_person(self, state: dict, item: str) -> bool:
+        """After a server refused acts: a message to finance/CS that names the item."""
+        return self.refusals_seen and any(item in f"{m.get('title', '')} {m.get('message', '')} {m.get('body', '')}"
+                                          for m in state.get("helpdesk_messages", []))
+
+    def elsewhere(self, env: dict, number: int, which) -> dict:
+        """The environment of a run on "another host": its own VAR_DIR, the campaign's DATABASE_URL."""
+        folder = self.folder / "elsewhere" / f"{number}-{which}"
+        shutil.rmtree(folder, ignore_errors=True)
+        return {**env, "VAR_DIR": str(folder / "var")}
+
+    def resolve_step(self, rng: random.Random, env: dict, number: int, mode: str, tally) -> list[str]:
+        return []
 
     def write_seed(self, seed: Path) -> None:
         seed.mkdir(parents=True, exist_ok=True)
@@ -63,6 +114,7 @@ class Campaign:
 class ReconcileCampaign(Campaign):
     """Deposits: tickets and transfers of every kind; only exact, open, unexpired matches credit."""
     bot = "reconcile_payments"
+    action_portals = ("otomax",)
     kill_points = ("approve:after_intent", "approve:after_in_flight", "approve:after_click",
                    "approve:after_done", "notify:after_in_flight", "notify:after_send")
     item = "tickets"
@@ -77,6 +129,8 @@ class ReconcileCampaign(Campaign):
         self.blocks = Counter()           # per account: the next free thousand-block for a ticket
         self.credited: dict[str, tuple[str, int]] = {}   # ticket -> (agent, amount) that must credit
         self.approved_by_hand: set[str] = set()
+        self._ticket_bank: dict[str, str] = {}       # ticket -> its bank
+        self.hand_lines: Counter = Counter()         # (account, amount, description) -> hand credits
         self.tickets = 0
 
     def write_seed(self, seed):
@@ -125,6 +179,7 @@ class ReconcileCampaign(Campaign):
             if kind == "match":
                 ticket = self._ticket(rng, bank, amount)
                 self.credited[ticket["ticket_id"]] = (ticket["agent_id"], amount)
+                self._ticket_bank[ticket["ticket_id"]] = bank
                 tickets.append(ticket)
                 transfers.append(self._transfer(bank, amount, rng))
                 if rng.random() < 0.12:  # the agent paid twice: the second is already processed
@@ -159,19 +214,27 @@ class ReconcileCampaign(Campaign):
 
     def check(self):
         state, problems = self.world.state(), []
+        parked = self.parked()
         ours = [t for t in state["tickets"] if t["ticket_id"].startswith("CH")]
         approved = {t["ticket_id"] for t in ours if t["status"] == "APPROVED"}
-        if approved != set(self.credited) | self.approved_by_hand:
-            wrong = sorted(approved - set(self.credited) - self.approved_by_hand)
-            missing = sorted(set(self.credited) - approved)
+        wrong = sorted(approved - set(self.credited) - self.approved_by_hand)
+        missing = sorted(t for t in set(self.credited) - approved if not self._waits_for_a_person(t, parked, state))
+        if wrong or missing:
             problems.append(f"approved tickets differ: credited wrongly {wrong}, not credited {missing}")
-        logged = Counter(row["ticket_id"] for row in state["balance_log"])
+        logged = Counter(row["ticket_id"] for row in state["balance_log"] if row.get("ticket_id"))
         twice = sorted(t for t, n in logged.items() if n > 1)
         if twice:
             problems.append(f"credited more than once: {twice}")
+        refused_yet_done = sorted(t for t in logged if parked.get(f"approve:{t}") == "refused")
+        if refused_yet_done:
+            problems.append(f"the store says the approval was refused, the world shows it credited: {refused_yet_done}")
+        # the world's balance log is the truth for the hand credits (escalations resolve, DESIGN §5)
         expected = dict(self.agents)
-        for agent, amount in self.credited.values():
-            expected[agent] += amount
+        for ticket, (agent, amount) in self.credited.items():
+            expected[agent] += amount if ticket in approved else 0
+        for row in state["balance_log"]:
+            if row.get("kind") == "MANUAL":
+                expected[row["agent_id"]] = expected.get(row["agent_id"], 0) + row["amount"]
         balances = {a["agent_id"]: a["balance"] for a in state["agents"]}
         off = {a: (balances.get(a), expected[a]) for a in expected if balances.get(a) != expected[a]}
         if off:
@@ -179,16 +242,40 @@ class ReconcileCampaign(Campaign):
         titles = Counter(m["title"] for m in state["helpdesk_messages"])
         if any(n > 1 for n in titles.values()):
             problems.append(f"escalation notified twice: {[t for t, n in titles.items() if n > 1]}")
-        problems += self._check_store(state)
+        problems += self._check_store(state, approved)
         return problems
 
-    def _check_store(self, state) -> list[str]:
-        """Every transfer in the bank is one statement line in the store, and each has one code."""
-        database = self.folder / "var" / "bots.sqlite3"
-        if not database.exists():
+    def _waits_for_a_person(self, ticket: str, parked: dict, state: dict) -> bool:
+        """A ticket not credited is not lost if its approval waits for a person: refused or in
+        doubt in the journal, or (once a server refused acts) an open escalation of its line."""
+        if f"approve:{ticket}" in parked or self.told_a_person(state, ticket):
+            return True
+        if not self.refusals_seen:
+            return False
+        return any(ticket in (candidates or "") or (account, amount) == self._paying(ticket)
+                   for account, amount, _, status, candidates in self._lines() if status == "OPEN")
+
+    def _paying(self, ticket: str) -> tuple[str, int]:
+        """(account, amount) of the transfer that pays a ticket the campaign made to credit."""
+        _, amount = self.credited[ticket]
+        return ACCOUNTS[self._ticket_bank.get(ticket, self.banks[0])], amount
+
+    def _lines(self) -> list[tuple[str, int, str, str | None, str | None]]:
+        """(account, amount, direction, escalation status or None, escalation candidates) per store line."""
+        rows = self.query("select l.account_no, l.amount, l.direction, e.status, e.candidates "
+                          "from statement_lines l left join escalations e on e.fingerprint = l.fingerprint")
+        return [(a, int(float(amount)), d, status, cands) for a, amount, d, status, cands in rows]
+
+    def _check_store(self, state, approved: set[str]) -> list[str]:
+        """Every transfer in the bank is one statement line in the store, each has one code, and a
+        line that paid a credited ticket is never escalated (finance would credit it again)."""
+        if not self.database.exists():
             return ["no store was written"]
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-            rows = db.execute("select account_no, amount, direction, code from statement_lines").fetchall()
+        try:
+            rows = self.query("select account_no, amount, direction, code from statement_lines")
+            lines = self._lines()
+        except sqlite3.Error as exc:
+            return [f"the store cannot be read: {exc}"]
         stored = Counter((a, int(float(amount)), d) for a, amount, d, _ in rows)
         banked = Counter((m["account_no"], int(m["amount"]), m["direction"]) for m in state["mutations"])
         problems = []
@@ -197,6 +284,72 @@ class ReconcileCampaign(Campaign):
         undecided = sum(1 for *_, code in rows if not code)
         if undecided:
             problems.append(f"{undecided} statement lines have no outcome code")
+        groups: dict[tuple[str, int], list] = {}
+        for account, amount, direction, status, _ in lines:
+            if direction == "CR":
+                groups.setdefault((account, amount), []).append(status)
+        escalated = sorted(t for t in approved & set(self.credited)
+                           if groups.get(self._paying(t)) and all(groups[self._paying(t)]))
+        if escalated:
+            problems.append(f"credited line escalated: every line paying {escalated} is an escalation, "
+                            "though the ticket was credited")
+        return problems
+
+    # -- finance resolves an escalation (families hosts, note_limit, refusals) -------------------
+    def resolve_step(self, rng, env, number, mode, tally) -> list[str]:
+        """`python -m bots escalations resolve ID --agent A --note T` for one open escalation, from
+        2–3 processes at once (`together`) or once, killed half the time mid-way, then again (`once`).
+        The world's balance log says what was credited by hand: at most one add per line, ever."""
+        try:
+            open_ones = self.query(
+                "select e.id, l.account_no, l.amount, l.description from escalations e "
+                "join statement_lines l on l.fingerprint = e.fingerprint where e.status = 'OPEN' order by e.id")
+        except sqlite3.Error as exc:
+            return [f"the store cannot be read: {exc}"]
+        if not open_ones:
+            tally.events["escalation resolves with none open"] += 1
+            return []
+        esc_id, account, amount, description = rng.choice(open_ones)
+        line, agent = (account, int(float(amount)), description), rng.choice(sorted(self.agents))
+        note = "chaos" if mode == "together" else \
+            "transfer manual, bukti WA 09:12, dicek finance (chaos) " + "x" * rng.randint(0, 60)
+        args = ["escalations", "resolve", str(esc_id), "--agent", agent, "--note", note]
+        before = sum(r["kind"] == "MANUAL" for r in self.world.state()["balance_log"])
+        problems, refusing = [], self.family == "refusals"
+        if mode == "together":
+            runs = run_at_once([(args, self.elsewhere(env, number, f"resolve{i}"), None)
+                                for i in range(rng.choice([2, 3]))])
+            tally.events["resolves side by side"] += len(runs)
+            problems += [f"ESK-{esc_id}: resolve {i + 1} of {len(runs)} side by side exited {r.code} (expected 0; "
+                         f"4, the lock; or 2, already resolved): {r.tail[-400:]}"
+                         for i, r in enumerate(runs) if r.code not in (0, 2, 4)]
+            if not any(r.code == 0 for r in runs):
+                problems.append(f"ESK-{esc_id}: no resolve of {len(runs)} side by side finished: "
+                                f"{[r.code for r in runs]}")
+        else:
+            crash = rng.choice(["manual:after_add", "manual:after_in_flight", None, None])
+            run = run_at_once([(args, env, crash)])[0]
+            for _ in range(2):
+                if run.code != -9:
+                    break
+                tally.kills[crash] += 1
+                run = run_at_once([(args, env, None)])[0]
+            if run.code not in ((0, 2) if refusing else (0,)):
+                problems.append(f"ESK-{esc_id}: resolve exited {run.code}"
+                                + (f" after a kill at {crash}" if crash else "") + f": {run.tail[-400:]}")
+        added = sum(r["kind"] == "MANUAL" for r in self.world.state()["balance_log"]) - before
+        status = (self.query("select status from escalations where id = ?", (esc_id,)) or [("gone",)])[0][0]
+        credited_before = self.hand_lines[line]
+        if added > 1:
+            problems.append(f"ESK-{esc_id} ({line[1]} on {line[0]}) credited {added} times by hand")
+        if added and credited_before:
+            problems.append(f"ESK-{esc_id}: its line ({line[1]} on {line[0]}) was already credited by hand")
+        if status == "RESOLVED" and not added and not credited_before:
+            problems.append(f"ESK-{esc_id} closed as resolved, but nothing was credited")
+        if added and status != "RESOLVED":
+            problems.append(f"ESK-{esc_id} credited by hand, but the store still says {status}")
+        self.hand_lines[line] += added
+        tally.events["hand credits by escalations resolve"] += added
         return problems
 
 
@@ -204,6 +357,7 @@ class PendingCampaign(Campaign):
     """Pending transactions of varied ages; the clock moves; suppliers resolve after a step or never."""
     bot = "check_pending_tx"
     fault_portals = ("otomax", "supplier_mitra", "supplier_sinar", "helpdesk")
+    action_portals = ("supplier_mitra", "supplier_sinar")
     kill_points = ("complaint:after_intent", "complaint:after_in_flight", "complaint:after_send",
                    "notify:after_in_flight", "notify:after_send")
     item = "transactions"
@@ -260,15 +414,23 @@ class PendingCampaign(Campaign):
             limit = HARD_AFTER if c["level"] == "hard" else COMPLAINT_AFTER
             if age <= limit:
                 problems.append(f"{c['trx_id']}: {c['level']} complaint at {age} old, before its threshold")
-        now = _parse(self.last_now)
+        now, parked = _parse(self.last_now), self.parked()
         for trx in state["transactions"]:
             if trx["status"] != "PENDING" or not trx["trx_id"].startswith("CX"):
                 continue
             age, sent = now - created[trx["trx_id"]], levels.get(trx["trx_id"], set())
-            if age > HARD_AFTER + MARGIN and "hard" not in sent:
+            # a complaint a supplier refused (or one in doubt) waits for a person: not lost
+            waits = any(k.startswith(f"complaint:{trx['trx_id']}:") for k in parked) \
+                or self.told_a_person(state, trx["trx_id"])
+            if age > HARD_AFTER + MARGIN and "hard" not in sent and not waits:
                 problems.append(f"{trx['trx_id']}: pending {age} and no hard complaint")
-            elif age > COMPLAINT_AFTER + MARGIN and not sent:
+            elif age > COMPLAINT_AFTER + MARGIN and not sent and not waits:
                 problems.append(f"{trx['trx_id']}: pending {age} and no complaint")
+        step_level = {"complaint": "normal", "hard_complaint": "hard"}
+        refused_yet_sent = sorted(k for k, state_ in parked.items() if state_ == "refused" and k.count(":") == 2
+                                  and step_level.get(k.split(":")[2]) in levels.get(k.split(":")[1], set()))
+        if refused_yet_sent:
+            problems.append(f"the store says the complaint was refused, the supplier shows it: {refused_yet_sent}")
         titles = Counter(m["title"] for m in state["helpdesk_messages"])
         if any(n > 1 for n in titles.values()):
             problems.append(f"supervisor told twice: {[t for t, n in titles.items() if n > 1]}")
@@ -279,6 +441,7 @@ class EsimCampaign(Campaign):
     """Halo eSIM orders: valid, invalid in each way, unpaid; each valid one batched once."""
     bot = "esim_activation_queue"
     fault_portals = ("indiana", "aggregator", "dukcapil", "ismara")
+    action_portals = ("aggregator",)
     kill_points = ("refund:after_intent", "refund:after_in_flight", "refund:after_send", "batch:after_intent")
     item = "orders"
     DEFECTS = ("kk_mismatch", "not_in_dukcapil", "arrears", "device", "form", "region", "birthdate")
@@ -347,10 +510,17 @@ class EsimCampaign(Campaign):
         twice = sorted(o for o, n in batched.items() if n > 1)
         if twice:
             problems.append(f"orders in two batches: {twice}")
-        refunds = Counter(r["order_id"] for r in self.world.state()["refund_requests"])
-        if set(refunds) != self.refunded:
-            problems.append(f"refunded wrongly {sorted(set(refunds) - self.refunded)}, "
-                            f"never refunded {sorted(self.refunded - set(refunds))}")
+        state, parked = self.world.state(), self.parked()
+        refunds = Counter(r["order_id"] for r in state["refund_requests"])
+        # a refund the aggregator refused (or one in doubt) waits for a person: not lost
+        never = sorted(o for o in self.refunded - set(refunds)
+                       if f"refund:{o}" not in parked and not self.told_a_person(state, o))
+        wrongly = sorted(set(refunds) - self.refunded)
+        if wrongly or never:
+            problems.append(f"refunded wrongly {wrongly}, never refunded {never}")
+        refused_yet_sent = sorted(o for o in refunds if parked.get(f"refund:{o}") == "refused")
+        if refused_yet_sent:
+            problems.append(f"the store says the refund was refused, the aggregator shows it: {refused_yet_sent}")
         if any(n > 1 for n in refunds.values()):
             problems.append(f"refund requested twice: {sorted(o for o, n in refunds.items() if n > 1)}")
         return problems

@@ -57,16 +57,34 @@ class Run:
 
 
 def run_bot(bot: str, env: dict, crash_at: str | None = None) -> Run:
-    env = dict(env)
-    if crash_at:
-        env["BOTS_CRASH_AT"] = crash_at
-    started = time.monotonic()
-    try:
-        done = subprocess.run([sys.executable, "-m", "bots", "run", bot], cwd=ROOT, env=env,
-                              capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        return Run(124, time.monotonic() - started, f"no answer after {RUN_TIMEOUT_S} s")
-    return Run(done.returncode, time.monotonic() - started, (done.stdout + done.stderr)[-1500:])
+    return run_cli(["run", bot], env, crash_at)
+
+
+def run_cli(args: list[str], env: dict, crash_at: str | None = None) -> Run:
+    """One `python -m bots ARGS…` to its end (or its kill point)."""
+    return run_at_once([(args, env, crash_at)])[0]
+
+
+def run_at_once(commands: list[tuple[list[str], dict, str | None]]) -> list[Run]:
+    """Several `python -m bots …` processes started together (two hosts, one store), each waited for."""
+    started, processes = time.monotonic(), []
+    for args, env, crash_at in commands:
+        env = dict(env)
+        if crash_at:
+            env["BOTS_CRASH_AT"] = crash_at
+        processes.append(subprocess.Popen([sys.executable, "-m", "bots", *args], cwd=ROOT, env=env,
+                                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    runs = []
+    for process in processes:
+        try:
+            out, _ = process.communicate(timeout=max(1.0, RUN_TIMEOUT_S - (time.monotonic() - started)))
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.communicate()
+            runs.append(Run(124, time.monotonic() - started, f"no answer after {RUN_TIMEOUT_S} s"))
+            continue
+        runs.append(Run(process.returncode, time.monotonic() - started, out[-1500:]))
+    return runs
 
 
 def fault_profile(rng: random.Random, portals: tuple[str, ...]) -> dict:
@@ -92,12 +110,16 @@ class Tally:
     kills: Counter = field(default_factory=Counter)          # per point actually reached
     kills_missed: Counter = field(default_factory=Counter)   # a point asked for but never reached
     items: Counter = field(default_factory=Counter)          # tickets, transactions, orders made
+    families: Counter = field(default_factory=Counter)       # scenarios per family (chaos/families.py)
+    family_violations: Counter = field(default_factory=Counter)  # violations per family
+    events: Counter = field(default_factory=Counter)         # stores deleted, processes side by side…
     run_seconds: list[float] = field(default_factory=list)
     violations: list[str] = field(default_factory=list)
     seconds: float = 0.0
 
     def merge(self, other: "Tally") -> None:
-        for name in ("scenarios", "runs", "faults", "kills", "kills_missed", "items"):
+        for name in ("scenarios", "runs", "faults", "kills", "kills_missed", "items", "families",
+                     "family_violations", "events"):
             getattr(self, name).update(getattr(other, name))
         self.violations += other.violations
         self.run_seconds += other.run_seconds
@@ -112,10 +134,13 @@ def fresh_folder(path: Path) -> Path:
 def bot_env(world: WorldProcess, folder: Path, config: Path, logs: Path) -> dict:
     """The environment of every run of one campaign: demo credentials, its own store and reports."""
     keep = {k: v for k, v in os.environ.items()
-            if not k.startswith(("BOTS_", "BANK_", "OTOMAX_", "SUPPLIER_", "INDIANA_", "AGGREGATOR_",
+            if not k.startswith(("BOTS_", "DATABASE_URL", "VAR_DIR", "REPORTS_DIR", "LOGS_DIR", "BANK_", "OTOMAX_", "SUPPLIER_", "INDIANA_", "AGGREGATOR_",
                                  "DUKCAPIL_", "ISMARA_", "HELPDESK_", "NOTIFY_", "PORTALS_"))}
+    # DATABASE_URL named, not derived from VAR_DIR: a run given another VAR_DIR (a second host)
+    # still shares the campaign's store
     return {**keep, "BOTS_ENV_FILE": str(ROOT / "config" / "demo.env"), "BOTS_CONFIG_DIR": str(config),
             "PORTALS_BASE_URL": world.url, "VAR_DIR": str(folder / "var"),
+            "DATABASE_URL": f"sqlite:///{folder / 'var' / 'bots.sqlite3'}",
             "REPORTS_DIR": str(folder / "reports"), "LOGS_DIR": str(logs), "BOTS_RETRY_ATTEMPTS": "3",
             "NOTIFY_URLS": f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages",
             "COLUMNS": "160"}

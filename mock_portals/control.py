@@ -3,9 +3,30 @@
     GET  state            every table as JSON rows, keyed by table name
     GET  clock            the world's time; POST clock {"set": ISO} or {"advance": "15m"}
     GET  faults           the active fault profile and the count of faults injected so far
-    POST faults           {"error_rate", "latency_ms", "drop_rate", "maintenance", "portals",
-                           "seed", "expire_sessions": true (one-shot)}; {} clears the profile
+    POST faults           {"error_rate", "latency_ms", "drop_rate", "maintenance", "note_limit",
+                           "refuse_rate", "portals", "seed", "expire_sessions": true (one-shot)};
+                          {} clears the profile
     POST rows/<table>     a row (or a list) in the seed format: a deposit arriving, a new order
+
+Faults (each limited to the portal keys in "portals" when given; GET faults counts them):
+
+    error_rate   share of requests answered 500 before doing anything            ("error")
+    latency_ms   added to every request                                          ("latency")
+    drop_rate    share of POSTs that commit, then lose the connection   ("drop_after_commit")
+    maintenance  every page is the maintenance page (503)                   ("maintenance")
+    note_limit   > 0: the portals store only the first note_limit characters of an action's
+                 free text — Otomax's manual balance add note (Keterangan), the supplier
+                 complaint message (Pesan), the aggregator refund reason (Alasan); the action
+                 itself still happens (a real server keeping 100 characters of a note);
+                 counted when a text was actually cut                           ("note_cut")
+    refuse_rate  share of action POSTs — Otomax ticket approval ("Setujui"), Otomax manual
+                 balance add, supplier complaint, aggregator refund request — refused with the
+                 portal's own business refusal: a 409/422 page whose heading names it ("Agen
+                 Tidak Ditemukan" or "Tiket Ditolak"; "Penambahan Ditolak"; "Komplain
+                 Ditolak"; "Refund Ditolak") and a role="alert" text saying why; nothing in
+                 the world changes. Rolled only for a request the portal would otherwise
+                 carry out (a second approval is still "Tiket Sudah Diproses")   ("refused")
+    seed         reseeds the world's random rolls (error, drop, refuse)
 """
 
 from __future__ import annotations
@@ -19,7 +40,7 @@ from mock_portals.seed import TABLES, SeedError
 from mock_portals.world import JAKARTA, Faults, World, parse_duration
 
 _FAULT_FIELDS = {"error_rate": float, "latency_ms": int, "drop_rate": float, "maintenance": bool,
-                 "portals": list, "seed": int}
+                 "note_limit": int, "refuse_rate": float, "portals": list, "seed": int}
 
 
 def create_control_app(world: World) -> Flask:
@@ -68,9 +89,12 @@ def create_control_app(world: World) -> Flask:
                         _FAULT_FIELDS[key] is float and isinstance(value, int)):
                     return bad(f"fault {key}: expected {_FAULT_FIELDS[key].__name__}, got {value!r}")
                 settings[key] = value
-            for rate in ("error_rate", "drop_rate"):
-                if not 0 <= settings.get(rate, 0) <= 1:
+            for rate in ("error_rate", "drop_rate", "refuse_rate"):
+                if not 0 <= (settings.get(rate) or 0) <= 1:
                     return bad(f"fault {rate}: expected a share between 0 and 1")
+            for count in ("latency_ms", "note_limit"):
+                if isinstance(settings.get(count), bool) or (settings.get(count) or 0) < 0:
+                    return bad(f"fault {count}: expected a whole number ≥ 0")
             with world.lock:
                 world.faults = Faults(**settings)
                 if world.faults.seed is not None:

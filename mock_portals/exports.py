@@ -61,8 +61,8 @@ def _local(line: dict) -> datetime:
 
 
 def _totals(lines: list[dict]) -> tuple[int, int]:
-    credit = sum(l["amount"] for l in lines if l["direction"] == "CR")
-    return credit, sum(l["amount"] for l in lines) - credit
+    credit = sum(ln["amount"] for ln in lines if ln["direction"] == "CR")
+    return credit, sum(ln["amount"] for ln in lines) - credit
 
 
 def branch_of(description: str) -> str:
@@ -82,7 +82,7 @@ def _csv(delimiter: str = ",", quoting: int = csv.QUOTE_MINIMAL, newline: str = 
 
 def _posted_then_pending(lines: list[dict]) -> list[dict]:
     # KlikBCA lists the rows not yet posted after the posted ones (sorted() is stable)
-    return sorted(lines, key=lambda l: l.get("pending", False))
+    return sorted(lines, key=lambda ln: ln.get("pending", False))
 
 
 # -- the formats --------------------------------------------------------------------------------

@@ -46,6 +46,8 @@ class Faults:
     latency_ms: int = 0              # added to every request
     drop_rate: float = 0.0           # share of POSTs that commit, then lose the connection
     maintenance: bool = False        # every page is the maintenance page (503)
+    note_limit: int = 0              # > 0: an action's free text is stored cut to this many characters
+    refuse_rate: float = 0.0         # share of action POSTs refused with a business answer (4xx), nothing done
     portals: list[str] | None = None # limit the faults to these portal keys (None: all)
     seed: int | None = None
 
@@ -153,6 +155,29 @@ class World:
     def count_fault(self, kind: str) -> None:
         with self.lock:
             self.fault_counts[kind] = self.fault_counts.get(kind, 0) + 1
+
+    # -- business faults, asked for by the portals' own action handlers ------------------------
+    def refuses(self, portal: str) -> bool:
+        """Whether this action POST is refused (fault `refuse_rate`): the portal then answers
+        with its own refusal page and changes nothing. Rolled with `rng` under `lock`."""
+        with self.lock:
+            faults = self.faults
+            if not faults.refuse_rate or not faults.applies_to(portal):
+                return False
+            if self.rng.random() >= faults.refuse_rate:
+                return False
+            self.count_fault("refused")
+            return True
+
+    def kept_note(self, portal: str, text: str) -> str:
+        """The part of an action's free text the portal stores (fault `note_limit`: the first
+        `note_limit` characters, as a server whose note column is that wide)."""
+        with self.lock:
+            limit = self.faults.note_limit
+            if limit <= 0 or not self.faults.applies_to(portal) or len(text) <= limit:
+                return text
+            self.count_fault("note_cut")
+            return text[:limit]
 
     # -- the control API's view --------------------------------------------------------------
     def state(self) -> dict[str, list[dict]]:

@@ -11,6 +11,8 @@ from datetime import datetime, timedelta
 import pytest
 
 from chaos.campaigns import EsimCampaign, PendingCampaign, ReconcileCampaign
+from chaos.families import FAMILIES, plan_for
+from chaos.harness import Run
 from tests.conftest import ROOT
 
 
@@ -27,14 +29,181 @@ class StateOnly:
 @pytest.mark.browser
 def test_short_chaos_campaign_holds_every_invariant(tmp_path):
     out = tmp_path / "chaos.json"
+    # the classic family only: the new families have their own short forms below
     done = subprocess.run([sys.executable, "-m", "chaos", "--scenarios", "2", "--seed", "20261130",
-                           "--no-bad-inputs", "--quiet", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
+                           "--family", "classic", "--no-bad-inputs", "--quiet", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=400)
     report = json.loads(out.read_text())
     assert report["violations"] == [], done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
     rows = dict(report["rows"])
     assert rows["scenarios run"].startswith("6 ") and rows["invariant violations"] == "0"
+
+
+FAMILY_SEED = 20261201
+
+
+# family → the bots whose acts it threatens most (two scenarios each: well under a minute on 2 cores)
+SHORT_FAMILIES = {
+    "hosts": ("reconcile_payments",),                           # runs side by side, resolves side by side
+    "store_lost": ("reconcile_payments", "esim_activation_queue"),  # the 2nd scenario starts on no store
+    "note_limit": ("reconcile_payments",),                      # the resolve's note is cut
+    "refusals": ("check_pending_tx", "esim_activation_queue"),  # complaints and refunds refused
+}
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("family", sorted(SHORT_FAMILIES))
+def test_short_chaos_family_holds_every_invariant(tmp_path, family):
+    """Two scenarios of one family (chaos/families.py) for its bots, a fixed seed."""
+    out = tmp_path / "chaos.json"
+    bots = [arg for bot in SHORT_FAMILIES[family] for arg in ("--bot", bot)]
+    done = subprocess.run([sys.executable, "-m", "chaos", "--scenarios", "2", "--seed", str(FAMILY_SEED),
+                           "--family", family, *bots, "--no-bad-inputs", "--quiet",
+                           "--work-dir", str(tmp_path / "work"), "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    report = json.loads(out.read_text())
+    assert report["violations"] == [], done.stdout
+    assert done.returncode == 0, done.stdout + done.stderr
+    rows = dict(report["rows"])
+    scenarios = 2 * len(SHORT_FAMILIES[family])
+    assert rows[f"family: {FAMILIES[family][1]} (`{family}`)"] == f"{scenarios} scenarios, 0 violations"
+
+
+def _store(folder, statements: str) -> None:
+    import sqlite3
+
+    (folder / "var").mkdir(parents=True, exist_ok=True)
+    with sqlite3.connect(folder / "var" / "bots.sqlite3") as db:
+        db.executescript(statements)
+
+
+STORE = """
+create table actions (key text, state text);
+create table statement_lines (fingerprint text, account_no text, amount text, direction text, code text);
+create table escalations (id integer, fingerprint text, status text, candidates text);
+"""
+
+
+def test_families_plan_their_faults():
+    rng = random.Random(3)
+    hosts = plan_for("hosts", rng, ("otomax",), "reconcile_payments")
+    assert hosts.processes in (2, 3) and hosts.resolve == "together" and not hosts.steady
+    assert plan_for("store_lost", rng, ("otomax",), "check_pending_tx").forget_store
+    assert plan_for("note_limit", rng, ("aggregator",), "esim_activation_queue").steady["note_limit"] in (30, 100)
+    refusals = plan_for("refusals", rng, ("supplier_mitra", "supplier_sinar"), "check_pending_tx")
+    assert 0.3 <= refusals.steady["refuse_rate"] <= 1 and refusals.steady["portals"] == ["supplier_mitra",
+                                                                                         "supplier_sinar"]
+
+
+def test_store_lost_deletes_the_database_with_its_wal_and_shm(tmp_path):
+    campaign = ReconcileCampaign(tmp_path, random.Random(1))
+    _store(tmp_path, STORE)
+    for suffix in ("-wal", "-shm"):
+        (tmp_path / "var" / f"bots.sqlite3{suffix}").write_text("x")
+    assert campaign.forget_store() == 1
+    assert sorted(p.name for p in (tmp_path / "var").iterdir()) == []
+    assert campaign.forget_store() == 0
+
+
+def test_reconcile_invariants_catch_a_credited_line_escalated_and_a_refusal_taken_for_nothing(tmp_path):
+    campaign = ReconcileCampaign(tmp_path, random.Random(1))
+    account = {"bca": "5270418836", "mandiri": "1560007734218", "bri": "034201000871562", "bni": "0823417769"}
+    bank = campaign.banks[0]
+    campaign.credited = {"CH00001": ("AG001", 100123), "CH00002": ("AG002", 102456)}
+    campaign._ticket_bank = {"CH00001": bank, "CH00002": bank}
+    # CH00001 was credited and its only line is an escalation; CH00002's approval is "refused"
+    # in the store, yet the world credited it
+    _store(tmp_path, STORE + f"""
+        insert into statement_lines values ('f1', '{account[bank]}', '100123.00', 'CR', 'TICKET_ALREADY_PROCESSED');
+        insert into statement_lines values ('f2', '{account[bank]}', '102456.00', 'CR', 'AUTO_CREDITED');
+        insert into escalations values (1, 'f1', 'OPEN', '["CH00001"]');
+        insert into actions values ('approve:CH00002', 'refused');
+    """)
+    campaign.world = StateOnly({
+        "tickets": [{"ticket_id": "CH00001", "status": "APPROVED"}, {"ticket_id": "CH00002", "status": "APPROVED"}],
+        "balance_log": [{"ticket_id": "CH00001", "kind": "DEPOSIT"}, {"ticket_id": "CH00002", "kind": "DEPOSIT"}],
+        "agents": [{"agent_id": a, "balance": b + {"AG001": 100123, "AG002": 102456}.get(a, 0)}
+                   for a, b in campaign.agents.items()],
+        "helpdesk_messages": [],
+        "mutations": [{"account_no": account[bank], "amount": 100123, "direction": "CR"},
+                      {"account_no": account[bank], "amount": 102456, "direction": "CR"}]})
+    problems = " | ".join(campaign.check())
+    assert "credited line escalated: every line paying ['CH00001']" in problems
+    assert "the approval was refused, the world shows it credited: ['CH00002']" in problems
+    assert "balances wrong" not in problems and "statement lines lost" not in problems
+
+
+def test_reconcile_refused_ticket_is_excused_only_when_it_waits_for_a_person(tmp_path):
+    campaign = ReconcileCampaign(tmp_path, random.Random(1))
+    campaign.credited = {"CH00001": ("AG001", 100123), "CH00002": ("AG002", 102456)}
+    _store(tmp_path, STORE + "insert into actions values ('approve:CH00001', 'refused');")
+    campaign.world = StateOnly({
+        "tickets": [{"ticket_id": "CH00001", "status": "OPEN"}, {"ticket_id": "CH00002", "status": "OPEN"}],
+        "balance_log": [], "helpdesk_messages": [], "mutations": [],
+        "agents": [{"agent_id": a, "balance": b} for a, b in campaign.agents.items()]})
+    problems = " | ".join(campaign.check())
+    assert "not credited ['CH00002']" in problems  # lost: neither done nor waiting for a person
+
+
+def test_resolve_step_catches_a_double_hand_credit_and_a_process_that_crashed(tmp_path, monkeypatch):
+    import chaos.campaigns as campaigns
+    from collections import Counter
+
+    campaign = ReconcileCampaign(tmp_path, random.Random(1))
+    _store(tmp_path, STORE + """
+        alter table statement_lines add column description text;
+        insert into statement_lines values ('f1', '5270418836', '2500000.00', 'CR', 'NO_TICKET_ROUND_AMOUNT', 'TRF');
+        insert into escalations values (7, 'f1', 'OPEN', '[]');
+    """)
+    log = [{"kind": "MANUAL", "agent_id": "AG001", "amount": 2500000}]
+    campaign.world = StateOnly({"balance_log": log})
+    # two "processes" at once: one crashed (exit 1), and the world shows two hand credits
+    monkeypatch.setattr(campaigns, "run_at_once", lambda commands: (
+        log.append({"kind": "MANUAL", "agent_id": "AG001", "amount": 2500000}) or
+        log.append({"kind": "MANUAL", "agent_id": "AG001", "amount": 2500000}) or
+        [Run(0, 1.0, "ok"), Run(1, 1.0, "Traceback")]))
+
+    class Tally:
+        events, kills = Counter(), Counter()
+
+    problems = " | ".join(campaign.resolve_step(random.Random(2), {}, 0, "together", Tally()))
+    assert "ESK-7: resolve 2 of 2 side by side exited 1" in problems
+    assert "ESK-7 (2500000 on 5270418836) credited 2 times by hand" in problems
+    assert "ESK-7 credited by hand, but the store still says OPEN" in problems
+
+
+def test_pending_invariants_catch_a_refused_complaint_that_was_sent_and_excuse_one_that_waits(tmp_path):
+    campaign = PendingCampaign(tmp_path, random.Random(1))
+    t0 = datetime(2026, 11, 30, 8, 0).astimezone()
+    at = lambda minutes: (t0 + timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    campaign.last_now = at(30)
+    _store(tmp_path, STORE + """
+        insert into actions values ('complaint:CX00001:hard_complaint', 'refused');
+        insert into actions values ('complaint:CX00002:hard_complaint', 'in_doubt');
+    """)
+    campaign.world = StateOnly({
+        "transactions": [{"trx_id": t, "created_at": at(0), "status": "PENDING"}
+                         for t in ("CX00001", "CX00002", "CX00003")],
+        "complaints": [{"trx_id": "CX00001", "level": "hard", "reference": "R1", "created_at": at(20)}],
+        "helpdesk_messages": []})
+    problems = " | ".join(campaign.check())
+    assert "complaint was refused, the supplier shows it: ['complaint:CX00001:hard_complaint']" in problems
+    assert "CX00003: pending 0:30:00 and no hard complaint" in problems
+    assert "CX00002" not in problems  # in doubt: a person decides, not lost
+
+
+def test_esim_invariants_catch_a_refused_refund_that_was_sent_and_a_lost_one(tmp_path):
+    campaign = EsimCampaign(tmp_path, random.Random(1))
+    campaign.refunded = {"CH-00001", "CH-00002", "CH-00003"}
+    _store(tmp_path, STORE + """
+        insert into actions values ('refund:CH-00001', 'refused');
+        insert into actions values ('refund:CH-00002', 'refused');
+    """)
+    campaign.world = StateOnly({"refund_requests": [{"order_id": "CH-00001"}]})
+    problems = " | ".join(campaign.check())
+    assert "the refund was refused, the aggregator shows it: ['CH-00001']" in problems
+    assert "never refunded ['CH-00003']" in problems  # CH-00002 waits for a person: not lost
 
 
 def test_reconcile_invariants_catch_a_double_credit(tmp_path):

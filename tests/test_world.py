@@ -169,3 +169,132 @@ def test_bad_seed_row_stops_the_world_naming_file_line_and_column(tmp_path):
     assert done.returncode == 2
     assert "agents.csv, line 3, column 4 (balance)" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+# -- business faults: notes cut short, actions refused ----------------------------------------------
+
+def _form(person: Browserless, path: str, fields: dict):
+    """GET a portal form, then POST it with its CSRF token; (status, url, html)."""
+    _, _, html = person.open(path)
+    return person.open(path, {"csrf_token": person.csrf(html), **fields})
+
+
+def _approve(person: Browserless, ticket_id: str):
+    _, _, html = person.open(f"/otomax/tiket?q={ticket_id}")
+    return person.open(f"/otomax/tiket/{ticket_id}/setujui", {"csrf_token": person.csrf(html)})
+
+
+def _heading(html: str) -> str:
+    import re
+    return re.search(r"<h1>([^<]*)</h1>", html).group(1)
+
+
+def _alert(html: str) -> str:
+    import re
+    return re.search(r'role="alert">([^<]*)<', html).group(1)
+
+
+LONG = "BOT:Q7ZK2M9XW4 " + "transfer manual, bukti WA 09:12, dicek oleh finance " * 3
+
+
+def test_note_limit_cuts_every_free_text_but_the_act_still_happens(world):
+    status, body = world.post("/__mock/faults", {"note_limit": 30})
+    assert status == 200 and body["active"]["note_limit"] == 30
+    person = Browserless(world.url)
+    person.login("/otomax", "admin.cs", "Otx-demo-6604")
+    before = next(a["balance"] for a in world.state()["agents"] if a["agent_id"] == "AG0001")
+    status, _, html = _form(person, "/otomax/saldo/tambah", {"agent_id": "AG0001", "amount": "50000", "note": LONG})
+    assert status == 200 and _heading(html) == "Saldo Ditambahkan"
+    person.login("/supplier/mitra", "h2h.travelpulsa", "Mtr-demo-3158")
+    status, _, html = _form(person, "/supplier/mitra/komplain",
+                            {"trx_id": "TRX0007", "level": "normal", "message": LONG, "reference": "TPNOTE00001"})
+    assert status == 200 and _heading(html) == "Komplain Terkirim"
+    person.login("/aggregator", "ops.balaraja", "Agg-demo-1189")
+    status, _, html = _form(person, "/aggregator/refund/ajukan",
+                            {"order_id": "PSB-2611-001", "amount": "175000", "reason": LONG, "reference": "RF-X"})
+    assert status == 200 and _heading(html) == "Refund Diajukan"
+
+    state = world.state()
+    manual = [r for r in state["balance_log"] if r["kind"] == "MANUAL"]
+    assert [(r["agent_id"], r["amount"], r["note"]) for r in manual] == [("AG0001", 50000, LONG[:30])]
+    assert next(a["balance"] for a in state["agents"] if a["agent_id"] == "AG0001") == before + 50000
+    assert [(c["trx_id"], c["message"], c["reference"]) for c in state["complaints"]] == [
+        ("TRX0007", LONG[:30], "TPNOTE00001")]
+    assert [(r["order_id"], r["reason"], r["reference"]) for r in state["refund_requests"]] == [
+        ("PSB-2611-001", LONG[:30], "RF-X")]
+    # the portal's own pages and exports show the cut text, as the bots will read it
+    _, _, csv_text = person.open("/aggregator/refund/unduh")
+    assert f",{LONG[:30]},RF-X," in csv_text
+    assert world.get("/__mock/faults")["injected"]["note_cut"] == 3
+
+    world.post("/__mock/faults", {"note_limit": 30, "portals": ["aggregator"]})  # limited to one portal
+    person.login("/otomax", "admin.cs", "Otx-demo-6604")
+    _form(person, "/otomax/saldo/tambah", {"agent_id": "AG0001", "amount": "1000", "note": LONG})
+    assert world.state()["balance_log"][-1]["note"] == LONG.strip()
+    world.post("/__mock/faults", {"note_limit": 500})  # a note shorter than the limit is kept whole
+    _form(person, "/otomax/saldo/tambah", {"agent_id": "AG0001", "amount": "1000", "note": "pendek"})
+    assert world.state()["balance_log"][-1]["note"] == "pendek"
+    assert world.get("/__mock/faults")["injected"]["note_cut"] == 3
+
+
+def test_refuse_rate_refuses_every_act_with_a_business_page_and_changes_nothing(world):
+    status, body = world.post("/__mock/faults", {"refuse_rate": 1.0, "seed": 3})
+    assert status == 200 and body["active"]["refuse_rate"] == 1.0
+    before = world.state()
+    person = Browserless(world.url)
+    person.login("/otomax", "admin.cs", "Otx-demo-6604")
+    answers = [_approve(person, "DEP-0005"), _approve(person, "DEP-0006")]
+    answers.append(_form(person, "/otomax/saldo/tambah", {"agent_id": "AG0001", "amount": "50000", "note": "x"}))
+    person.login("/supplier/mitra", "h2h.travelpulsa", "Mtr-demo-3158")
+    answers.append(_form(person, "/supplier/mitra/komplain",
+                         {"trx_id": "TRX0007", "level": "hard", "message": "cek", "reference": "TPREF0001"}))
+    person.login("/aggregator", "ops.balaraja", "Agg-demo-1189")
+    answers.append(_form(person, "/aggregator/refund/ajukan",
+                         {"order_id": "PSB-2611-001", "amount": "175000", "reason": "NIK", "reference": "RF-1"}))
+    for status, _, html in answers:
+        assert status in (409, 422), html
+        assert _alert(html).strip()  # says why
+    headings = [_heading(html) for _, _, html in answers]
+    assert set(headings[:2]) <= {"Agen Tidak Ditemukan", "Tiket Ditolak"}
+    assert headings[2:] == ["Penambahan Ditolak", "Komplain Ditolak", "Refund Ditolak"]
+
+    after = world.state()
+    for table in ("tickets", "agents", "balance_log", "complaints", "refund_requests"):
+        assert after[table] == before[table], table
+    assert world.get("/__mock/faults")["injected"]["refused"] == 5
+
+    # a refusal is rolled only for an act the portal would do: a bad request keeps its own answer
+    status, _, html = _form(person, "/aggregator/refund/ajukan",
+                            {"order_id": "NOPE", "amount": "1", "reason": "x", "reference": ""})
+    assert status == 404 and _heading(html) == "Pesanan Tidak Ditemukan"
+    # limited to the portals named; cleared, everything works again
+    world.post("/__mock/faults", {"refuse_rate": 1.0, "portals": ["aggregator"]})
+    person.login("/otomax", "admin.cs", "Otx-demo-6604")
+    status, _, html = _approve(person, "DEP-0005")
+    assert status == 200 and _heading(html) == "Tiket Disetujui"
+    world.post("/__mock/faults", {})
+    person.login("/aggregator", "ops.balaraja", "Agg-demo-1189")
+    status, _, html = _form(person, "/aggregator/refund/ajukan",
+                            {"order_id": "PSB-2611-001", "amount": "175000", "reason": "NIK", "reference": "RF-1"})
+    assert status == 200 and len(world.state()["refund_requests"]) == 1
+
+
+def test_refuse_rate_refuses_about_its_share(world):
+    world.post("/__mock/faults", {"refuse_rate": 0.5, "seed": 11, "portals": ["otomax"]})
+    person = Browserless(world.url)
+    person.login("/otomax", "admin.cs", "Otx-demo-6604")
+    codes = [_form(person, "/otomax/saldo/tambah", {"agent_id": "AG0002", "amount": "1000", "note": f"n{i}"})[0]
+             for i in range(40)]
+    added = [r for r in world.state()["balance_log"] if r["kind"] == "MANUAL"]
+    assert codes.count(200) == len(added) and codes.count(422) == 40 - len(added)
+    assert 8 <= len(added) <= 32
+    assert world.get("/__mock/faults")["injected"]["refused"] == 40 - len(added)
+
+
+def test_business_faults_are_validated(world):
+    for bad in ({"refuse_rate": 1.5}, {"refuse_rate": "often"}, {"note_limit": -1}, {"note_limit": 2.5},
+                {"note_limit": True}):
+        status, body = world.post("/__mock/faults", bad)
+        assert status == 400, bad
+    status, body = world.post("/__mock/faults", {"nonsense": 1})
+    assert status == 400 and "note_limit" in body["error"] and "refuse_rate" in body["error"]

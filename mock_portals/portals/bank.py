@@ -69,9 +69,9 @@ def wib_date(moment: datetime) -> date:
 
 def period(lines: list[dict], account: dict, start: date, end: date) -> tuple[int, list[dict]]:
     """(saldo at the start of the period, the period's lines) — days inclusive, WIB dates."""
-    before = [l for l in lines if wib_date(l["posted_at"]) < start]
+    before = [line for line in lines if wib_date(line["posted_at"]) < start]
     opening = before[-1]["balance"] if before else account["opening_balance"]
-    return opening, [l for l in lines if start <= wib_date(l["posted_at"]) <= end]
+    return opening, [line for line in lines if start <= wib_date(line["posted_at"]) <= end]
 
 
 def parse_range(args, today: date) -> tuple[date, date]:
@@ -150,7 +150,7 @@ def build(world: World, key: str, title: str) -> Portal:
         opening, lines = period(lines_of(account, now), account, start, end)
         return statement_page(chosen=account["account_no"], opening=opening,
                               closing=lines[-1]["balance"] if lines else opening,
-                              page=paginate([_shown(l, bank) for l in lines]))
+                              page=paginate([_shown(line, bank) for line in lines]))
 
     @portal.page("/mutasi/unduh")
     def download():

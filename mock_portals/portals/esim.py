@@ -2,7 +2,9 @@
 
 `/indiana/`: PSB Halo eSIM orders with the customer's data, and their CSV export.
 `/aggregator/`: payments per order (+ export); refund requests (a form that is **not**
-idempotent, like the real one) and their list (+ export).
+idempotent, like the real one) and their list (+ export). Under the `refuse_rate` fault a
+request the form would take is refused ("Refund Ditolak", 422, nothing recorded); under
+`note_limit` only the start of its reason is kept.
 `/dukcapil/`: NIK lookup (found: KK and name; or not found). `/ismara/`: arrears by NIK.
 Lookups are POSTs: a NIK in a URL ends up in every proxy's log.
 """
@@ -106,8 +108,13 @@ def build_aggregator(world: World, key: str, title: str) -> Portal:
         if not reason:
             return portal.message("Gagal", "Alasan refund wajib diisi.", status=400)
         value = int(amount.replace(".", ""))
-        world.record("refund_requests", order_id=order_id, amount=value, reason=reason,
-                     reference=request.form.get("reference", "").strip())
+        with world.lock:
+            if world.refuses(key):  # fault refuse_rate: the aggregator's own refusal, nothing recorded
+                return portal.message("Refund Ditolak", f"Refund {rupiah(value)} untuk pesanan {order_id} "
+                                      "ditolak: pembayaran masih dalam proses settlement, ajukan "
+                                      "kembali setelah settlement selesai.", status=422)
+            world.record("refund_requests", order_id=order_id, amount=value,
+                         reason=world.kept_note(key, reason), reference=request.form.get("reference", "").strip())
         return portal.message("Refund Diajukan", f"Refund {rupiah(value)} untuk pesanan {order_id} diajukan.",
                               back=f"{request.script_root}/refund")
 

@@ -8,6 +8,11 @@ may still be approved, how a credit is written. Two rules matter most for exactl
 - the manual balance add is deliberately *not* idempotent, as on the real server: every
   POST adds again, and only the balance log (riwayat saldo) shows what already happened.
 
+The `refuse_rate` fault makes either act refused the way the server refuses on its own (a
+`Refused` answer, decided under the lock before anything is written), and `note_limit` cuts
+the stored note of a manual add; both are rolled here, where the act is, not in the fault
+middleware, so the page is the portal's own.
+
 A ticket still OPEN after its `expires_at` is shown (and refused) as EXPIRED: the real server
 expires tickets on its own, and the world's clock can be moved past them at any time. The
 stored row is left as seeded, so `/__mock/state` keeps what the world was given.
@@ -25,6 +30,7 @@ from flask import Response
 from mock_portals.framework import rupiah, wib
 from mock_portals.world import JAKARTA, World
 
+PORTAL = "otomax"  # the portal key the faults are filtered by
 TICKET_CSV = ("ticket_id", "agent_id", "amount", "bank", "account_no", "created_at", "expires_at",
               "status", "approved_at")
 BALANCE_LOG_CSV = ("agent_id", "amount", "kind", "ticket_id", "note", "created_at")
@@ -148,6 +154,13 @@ def approve(world: World, ticket_id: str) -> tuple[dict, dict]:
         if agent is None:
             raise Refused(409, "Agen Tidak Ditemukan",
                           f"Agen {ticket['agent_id']} dari tiket {ticket_id} tidak terdaftar.")
+        if world.refuses(PORTAL):  # fault refuse_rate: the server's own refusal, nothing written
+            if world.rng.random() < 0.5:
+                raise Refused(409, "Agen Tidak Ditemukan",
+                              f"Agen {ticket['agent_id']} dari tiket {ticket_id} tidak terdaftar "
+                              "atau sedang dinonaktifkan.")
+            raise Refused(422, "Tiket Ditolak", f"Tiket {ticket_id} ditolak: data setoran belum "
+                          "lengkap di server. Hubungi admin pusat; saldo tidak ditambah.")
         ticket["status"], ticket["approved_at"] = "APPROVED", now
         agent["balance"] += ticket["amount"]
         world.record("balance_log", agent_id=agent["agent_id"], amount=ticket["amount"],
@@ -175,9 +188,13 @@ def add_balance(world: World, agent_id: str, amount_text: str, note: str) -> tup
         agent = _agent(world, agent_id)
         if agent is None:
             raise Refused(404, "Agen Tidak Ditemukan", f"Agen {agent_id or '(kosong)'} tidak terdaftar.")
+        if world.refuses(PORTAL):  # fault refuse_rate: the server's own refusal, nothing written
+            raise Refused(422, "Penambahan Ditolak", f"Penambahan saldo {rupiah(amount)} untuk agen "
+                          f"{agent_id} ditolak: melebihi batas penambahan manual harian. Hubungi "
+                          "supervisor; saldo tidak berubah.")
         agent["balance"] += amount
         world.record("balance_log", agent_id=agent_id, amount=amount, kind="MANUAL",
-                     ticket_id=None, note=note, created_at=world.now())
+                     ticket_id=None, note=world.kept_note(PORTAL, note), created_at=world.now())
         return dict(agent), amount
 
 

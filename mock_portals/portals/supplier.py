@@ -12,7 +12,9 @@ hard one, `never` not at all; without a row it stays as seeded. It resolves `RES
 after the complaint that triggers it. `settle` makes that happen lazily, whenever a page reads
 the world, so moving the world's clock is enough; it writes the final status, SN and
 `resolved_at` into the transactions row, as the transaction server learns it from the
-supplier's callback. Complaints are not idempotent: every POST is a new complaint.
+supplier's callback. Complaints are not idempotent: every POST is a new complaint. Under the
+`refuse_rate` fault a complaint the form would take is refused instead ("Komplain Ditolak",
+422, nothing recorded); under `note_limit` only the start of its message is kept.
 """
 
 from __future__ import annotations
@@ -230,9 +232,14 @@ def build(world: World, key: str, title: str) -> Portal:
             return portal.message("Transaksi Tidak Ditemukan", f"Transaksi {form['trx_id']} tidak "
                                   "ditemukan di akun ini.", status=404, back=back)
         with world.lock:
+            if world.refuses(key):  # fault refuse_rate: the supplier's own refusal, nothing recorded
+                return portal.message("Komplain Ditolak", f"Komplain untuk transaksi {trx['trx_id']} "
+                                      "ditolak: transaksi sedang dalam antrean pengecekan operator, "
+                                      "komplain belum dapat diterima.", status=422, back=back)
             reference = form["reference"] or f"{code.upper()}-{len(world.table('complaints')) + 1:05d}"
             row = world.record("complaints", supplier=code, trx_id=trx["trx_id"], level=form["level"],
-                               message=form["message"], reference=reference, created_at=world.now())
+                               message=world.kept_note(key, form["message"]), reference=reference,
+                               created_at=world.now())
         return portal.message("Komplain Terkirim", f"Komplain {LEVELS[row['level']]} untuk transaksi "
                               f"{trx['trx_id']} diterima, referensi {reference}. Balasan: "
                               f"{reply_to(row, trx)}.", back=f"{request.script_root}/komplain/riwayat")
