@@ -4,7 +4,7 @@ PY := .venv/bin/python
 STAMP := .venv/.setup-done
 DEMO_ENV := --env-file config/demo.env
 
-.PHONY: setup demo test portals schedule bench chaos clean
+.PHONY: setup demo lint test portals schedule bench chaos clean
 
 setup: $(STAMP)
 	@$(PY) -m bots.browser which >/dev/null 2>&1 || bash scripts/setup.sh
@@ -16,8 +16,13 @@ $(STAMP): pyproject.toml scripts/setup.sh
 demo: setup
 	$(PY) -m bots $(DEMO_ENV) demo
 
-# two workers (the machine has two cores); a test file stays on one worker
-test: setup
+# ruff (rules in pyproject.toml), then mypy --strict on the pure decide modules (the `files` in pyproject.toml)
+lint: setup
+	$(PY) -m ruff check .
+	$(PY) -m mypy
+
+# lint first; then two workers (the machine has two cores); a test file stays on one worker
+test: lint
 	$(PY) -m pytest -n 2 --dist loadfile
 
 portals: setup
@@ -35,4 +40,4 @@ chaos: setup
 	$(PY) -m chaos $(CHAOS_ARGS)
 
 clean:
-	rm -rf .venv var logs reports/artifacts .pytest_cache
+	rm -rf .venv var logs reports/artifacts .pytest_cache .ruff_cache .mypy_cache

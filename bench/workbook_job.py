@@ -68,10 +68,10 @@ def plain_openpyxl(db: str, out: str) -> None:
     sheet.title = "Mutasi"
     sheet.append(["Tanggal", "Waktu", "Bank", "No. Rekening", "Keterangan", "D/K", "Nominal", "Saldo", "Kode",
                   "Alasan", "Tiket", "Agen", "Sumber"])
-    for l in lines:
-        sheet.append([l.posted_on, l.posted_at.replace(tzinfo=None), l.bank.upper(), l.account_no, l.description,
-                      l.direction, float(l.amount), float(l.balance), l.code, l.reason, l.ticket_id, l.agent_id,
-                      l.source])
+    for ln in lines:
+        sheet.append([ln.posted_on, ln.posted_at.replace(tzinfo=None), ln.bank.upper(), ln.account_no, ln.description,
+                      ln.direction, float(ln.amount), float(ln.balance), ln.code, ln.reason, ln.ticket_id, ln.agent_id,
+                      ln.source])
     Path(out).mkdir(parents=True, exist_ok=True)
     book.save(Path(out) / "openpyxl-normal.xlsx")
 

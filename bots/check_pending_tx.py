@@ -25,10 +25,9 @@ from bots.complaints.act import ComplaintSender
 from bots.complaints.book import ComplaintBook
 from bots.complaints.ladder import AgentReport, PendingTx, SupplierAnswer, Thresholds, decide
 from bots.complaints.report import write_report
-from bots.crashpoints import CrashPoints
 from bots.errors import ConfigError
 from bots.notify import NotifyOnce, notifier_for
-from bots.portals.helpdesk import inbox_check
+from bots.portals.helpdesk import inbox_reader
 from bots.portals.otomax_reports import OtomaxReports
 from bots.portals.supplier import SupplierPortal
 from bots.runner import RunContext, RunResult
@@ -70,10 +69,8 @@ def run(ctx: RunContext) -> RunResult:
             suppliers[code] = ctx.portal(SupplierPortal, f"supplier_{code.lower()}")
         return suppliers[code]
 
-    notify = NotifyOnce(ctx.store, notifier_for(settings), NAME, ctx.run_id, ctx.clock.now, inbox_check(ctx),
-                        CrashPoints(settings.crash_at))
-    sender = ComplaintSender(ctx.store, book, supplier, notify, ctx.run_id, ctx.clock.now,
-                             CrashPoints(settings.crash_at))
+    notify = NotifyOnce(ctx.journal, notifier_for(settings), inbox_reader(ctx))
+    sender = ComplaintSender(ctx.journal, book, supplier, notify, ctx.clock.now)
     recovered = 0 if ctx.dry_run else sender.recover()
 
     report_page = ctx.portal(OtomaxReports, "otomax")

@@ -4,6 +4,7 @@
     python -m bots schedule [--list]
     python -m bots portals [--seed DIR] [--host H] [--port N]
     python -m bots escalations list|resolve ...
+    python -m bots doubts list|decide KEY --done|--not-done --note TEXT
     python -m bots esim import FILE
     python -m bots demo
 
@@ -63,10 +64,26 @@ def build_parser() -> argparse.ArgumentParser:
     listing = actions.add_parser("list", help="the open escalations (--all: every one)")
     listing.add_argument("--all", action="store_true", help="include resolved and rejected ones")
     resolve = actions.add_parser("resolve", help="credit an escalation to an agent, or reject it")
-    resolve.add_argument("id", type=int, metavar="ID", help="the escalation's number (ESK-ID)")
-    resolve.add_argument("--agent", help="the agent to credit the line's amount to (manual balance add)")
-    resolve.add_argument("--reject", action="store_true", help="close it without crediting anything")
+    resolve.add_argument("id", metavar="ID", help="the escalation: 7 or ESK-7")
+    resolve.add_argument("--agent", help="the agent to credit the line's amount to (manual balance add); "
+                                         "checked on the transaction server first")
+    resolve.add_argument("--amount", type=int, help="credit this many rupiah instead of the line's amount "
+                                                    "(the agent sent a different amount; never more than the line)")
+    resolve.add_argument("--reject", action="store_true", help="close it without crediting anything "
+                                                                "(refused if a balance add for it was already made)")
     resolve.add_argument("--note", required=True, help="why: goes into the balance log and the workbook")
+
+    doubts = commands.add_parser("doubts", help="actions whose outcome the portals cannot show: a person decides",
+                                 description="List the journal's actions in doubt (an act whose outcome could "
+                                             "not be read back from the portal), and record a person's decision.")
+    doubt_actions = doubts.add_subparsers(dest="action", required=True, metavar="ACTION")
+    doubt_actions.add_parser("list", help="the actions in doubt, with what the journal knows")
+    decide = doubt_actions.add_parser("decide", help="record that an action in doubt happened or did not")
+    decide.add_argument("key", metavar="KEY", help="the action's key, as `doubts list` shows it")
+    verdict = decide.add_mutually_exclusive_group(required=True)
+    verdict.add_argument("--done", action="store_true", help="it happened at the portal (nothing will be redone)")
+    verdict.add_argument("--not-done", action="store_true", help="it did not happen (the bot may do it again)")
+    decide.add_argument("--note", required=True, help="what you saw at the portal, for the audit trail")
 
     esim = commands.add_parser("esim", help="GraPARI's filled-in activation batch back into the store",
                                description="Import a batch workbook GraPARI filled in (status, MSISDN, "
@@ -111,7 +128,14 @@ def main(argv: list[str] | None = None) -> int:
 
             if args.action == "list":
                 return escalations.list_escalations(settings, show_all=args.all)
-            return escalations.resolve(settings, args.id, agent=args.agent, note=args.note, reject=args.reject)
+            return escalations.resolve(settings, args.id, agent=args.agent, note=args.note, reject=args.reject,
+                                       amount=args.amount)
+        if args.command == "doubts":
+            from bots import doubts
+
+            if args.action == "list":
+                return doubts.list_doubts(settings)
+            return doubts.decide(settings, args.key, done=args.done, note=args.note)
         if args.command == "esim":
             from bots.esim.importer import import_batch
 

@@ -13,10 +13,11 @@ import signal
 
 POINTS = (
     "approve:after_intent", "approve:after_in_flight", "approve:after_click", "approve:after_done",
-    "notify:after_in_flight", "notify:after_send",
-    "complaint:after_intent", "complaint:after_in_flight", "complaint:after_send",
-    "manual:after_in_flight", "manual:after_add",
-    "refund:after_intent", "refund:after_in_flight", "refund:after_send", "batch:after_intent",
+    "notify:after_intent", "notify:after_in_flight", "notify:after_send", "notify:after_done",
+    "complaint:after_intent", "complaint:after_in_flight", "complaint:after_send", "complaint:after_done",
+    "manual:after_intent", "manual:after_in_flight", "manual:after_add", "manual:after_done",
+    "refund:after_intent", "refund:after_in_flight", "refund:after_send", "refund:after_done",
+    "batch:after_intent", "batch:after_in_flight", "batch:after_write", "batch:after_done",
 )
 
 

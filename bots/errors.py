@@ -4,11 +4,15 @@
     ├── BusinessError                bad input: never retried, nothing acted on (exit 2)
     │   ├── ConfigError              a setting is missing or malformed (names the key)
     │   ├── InputFileError           a file we read is malformed (names file, line, column)
-    │   └── UnknownBot               no bot of that name (or not built yet)
+    │   ├── UnknownBot               no bot of that name (or not built yet)
+    │   └── ActionRefused            a portal said no to an action (its own words): the
+    │                                journal records it `refused` and a person takes the item
     ├── ApplicationError             the world misbehaved: retried, then exit 3
     │   ├── PortalUnavailable        a portal did not answer, errored or is in maintenance
     │   │   └── SessionExpired       the portal logged us out (log in again, re-check, act)
-    │   └── StoreUnavailable         the database is locked or unreachable
+    │   ├── StoreUnavailable         the database is locked or unreachable
+    │   └── LockLost                 the run's lock (or a row's ownership) was lost: stop
+    │                                before acting (fencing)
     └── RunLocked                    another run of the same bot holds the lock (exit 4)
 
 Page objects translate Playwright errors into PortalUnavailable at their boundary; bots
@@ -66,6 +70,18 @@ class UnknownBot(BusinessError):
     """No bot by that name, or one whose issue has not landed yet."""
 
 
+class ActionRefused(BusinessError):
+    """A portal refused an action (unknown agent, closed ticket, a refused form, Rp 0).
+
+    Page objects raise it with the portal's own words; nothing happened at the portal. The
+    journal ends the action ``refused`` and the item goes to a person; the run goes on.
+    """
+
+    def __init__(self, portal: str, words: str):
+        self.portal, self.words = portal, words
+        super().__init__(f"portal {portal} refused: {words}")
+
+
 class ApplicationError(BotError):
     """The world misbehaved (portal down, timeout, locked database): retried, then exit 3."""
 
@@ -87,6 +103,11 @@ class SessionExpired(PortalUnavailable):
 class StoreUnavailable(ApplicationError):
     """The store could not be written (locked by another connection, or unreachable)."""
     outcome = "store_unavailable"  # exit 3 like a portal that stays down, but named for what it is
+
+
+class LockLost(ApplicationError):
+    """This run no longer holds its lock, or another owner took over a journal row: a run
+    that cannot prove it is the only one acting stops before it acts (fencing)."""
 
 
 class RunLocked(BotError):

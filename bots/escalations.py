@@ -1,34 +1,49 @@
 """Finance closes the loop on escalations: list them, credit by hand, or reject.
 
     python -m bots escalations list [--all]
-    python -m bots escalations resolve ID --agent AGENT --note TEXT
-    python -m bots escalations resolve ID --reject --note TEXT
+    python -m bots escalations resolve ESK-7 --agent AGENT --note TEXT [--amount N]
+    python -m bots escalations resolve ESK-7 --reject --note TEXT
 
-A resolve credits the line's amount through the transaction server's manual balance add,
-which is not idempotent. So it is journaled like every side effect (`manual:escalation:ID`)
-and its note carries `BOT:<key>`: the balance log is searched for that marker before the
-add (a crash after the add never adds twice) and after it (the add is verified).
+A resolve credits the line through the transaction server's manual balance add, which is not
+idempotent. So it goes through the same journal as every side effect (`manual:<line>`), under
+the run lock of reconcile_payments, and its note **starts** with a marker derived from the
+statement line (`BOT:M-<line>`, 18 characters): the balance log is searched for it before the
+add (a crash, a second terminal, a lost store or a note cut short never adds twice) and after
+it (the add is verified). The agent is checked on the server before anything is recorded.
 """
 
 from __future__ import annotations
 
-import uuid
+import re
 
+from loguru import logger
 from rich.console import Console
 from rich.table import Table
 
-from bots.clock import clock_for
-from bots.crashpoints import NEVER, CrashPoints
-from bots.errors import BusinessError
-from bots.lock import RunLock
+from bots.errors import BusinessError, EXIT_PORTAL_DOWN
+from bots.journal import Effect, Journal, Settled
 from bots.portals.otomax import OtomaxAdmin
-from bots.portals.session import PortalBrowser
-from bots.reconcile.ledger import Ledger
+from bots.reconcile.act import line_marker
+from bots.reconcile.ledger import Escalation, Ledger
 from bots.reconcile.matching import rupiah
+from bots.runner import run_scope
 from bots.settings import Settings
 from bots.store import Store
 
 BOT = "reconcile_payments"  # resolving takes that bot's lock: never beside a running reconcile
+_ID = re.compile(r"(?i)^\s*(?:ESK-?)?(\d{1,9})\s*$")
+
+
+def escalation_id(text: str | int) -> int:
+    """`7` or `ESK-7` (any case) → 7; BusinessError naming the text otherwise."""
+    found = _ID.match(str(text))
+    if found is None:
+        raise BusinessError(f"{text!r} is not an escalation number (write 7 or ESK-7)")
+    return int(found.group(1))
+
+
+def manual_key(fingerprint: str) -> str:
+    return f"manual:{fingerprint}"
 
 
 def list_escalations(settings: Settings, *, show_all: bool = False) -> int:
@@ -39,72 +54,149 @@ def list_escalations(settings: Settings, *, show_all: bool = False) -> int:
     for column in ("ID", "Tanggal", "Bank", "Rekening", "Nominal", "Kode", "Alasan", "Kandidat", "Status"):
         table.add_column(column)
     for e in rows:
-        table.add_row(str(e.id), f"{e.day:%d/%m/%Y}", e.bank.upper(), e.account_no, rupiah(e.amount), e.code,
+        table.add_row(f"ESK-{e.id}", f"{e.day:%d/%m/%Y}", e.bank.upper(), e.account_no, rupiah(e.amount), e.code,
                       e.reason, ", ".join(e.candidates), e.status)
     Console().print(table if rows else "no escalations" + ("" if show_all else " open"))
     store.dispose()
     return 0
 
 
-def resolve(settings: Settings, escalation_id: int, *, agent: str | None, note: str, reject: bool) -> int:
+def resolve(settings: Settings, escalation: str | int, *, agent: str | None, note: str, reject: bool,
+            amount: int | None = None) -> int:
+    """Credit an escalated line to an agent, or reject it; returns the exit code."""
     if not note.strip():
         raise BusinessError("--note is required: say why (it goes into the balance log and the workbook)")
     if reject == bool(agent):
         raise BusinessError("give either --agent AGENT (credit the amount to that agent) or --reject")
-    clock = clock_for(settings)
-    with RunLock(BOT, settings.lock_dir, now=clock.now()):
-        store = Store(settings.database_url)
-        store.migrate()
-        ledger = Ledger(store)
-        found = ledger.escalations(escalation_id=escalation_id)
+    if reject and amount is not None:
+        raise BusinessError("--amount goes with --agent, not with --reject")
+    number = escalation_id(escalation)
+    with run_scope(BOT, settings, record_as="escalations", prefix=f"resolve-{number}-") as scope:
+        ledger = Ledger(scope.store)
+        found = ledger.escalations(escalation_id=number)
         if not found:
-            raise BusinessError(f"no escalation ESK-{escalation_id}")
-        escalation = found[0]
-        if escalation.status != "OPEN":
-            raise BusinessError(f"ESK-{escalation_id} is already {escalation.status.lower()}")
-        if reject:
-            ledger.close_escalation(escalation_id, "REJECTED", clock.now(), None, note)
-            print(f"ESK-{escalation_id} rejected: nothing credited")
-            return 0
-        if escalation.amount != escalation.amount.to_integral():
-            raise BusinessError(f"ESK-{escalation_id}: {escalation.amount} has cents; credit it by hand")
-        run_id = f"resolve-{escalation_id}-{clock.now():%Y%m%d%H%M%S}-{uuid.uuid4().hex[:6]}"
-        store.start_run("escalations", run_id, clock.now())
-        try:
-            with PortalBrowser(settings, run_id) as browser:
-                otomax = OtomaxAdmin(browser, settings.portal("otomax"), attempts=settings.retry_attempts,
-                                     backoff_seconds=settings.retry_backoff_seconds)
-                balance = credit_once(store, otomax, escalation_id, agent, int(escalation.amount), note, run_id,
-                                      clock.now, CrashPoints(settings.crash_at))
-            ledger.close_escalation(escalation_id, "RESOLVED", clock.now(), agent, note)
-            store.finish_run(run_id, clock.now(), "ok", 0, {"credited": int(escalation.amount)})
-        except BaseException as exc:
-            store.finish_run(run_id, clock.now(), "error", getattr(exc, "exit_code", 1), {}, str(exc))
-            raise
-    print(f"ESK-{escalation_id} resolved: {rupiah(escalation.amount)} credited to {agent}"
-          + (f" (saldo now {rupiah(balance)})" if balance is not None else ""))
+            raise BusinessError(f"no escalation ESK-{number}")
+        esk = found[0]
+        credit = _amount(esk, amount)
+        if esk.status != "OPEN":
+            return _already_closed(esk, agent, credit, reject)
+        with scope.browser() as browser:
+            otomax = OtomaxAdmin(browser, settings.portal("otomax"), attempts=settings.retry_attempts,
+                                 backoff_seconds=settings.retry_backoff_seconds)
+            added = _added(otomax, esk)
+            if reject:
+                return _reject(scope, ledger, esk, added, note)
+            if added is None and otomax.agent(agent) is None:
+                raise BusinessError(f"agent {agent!r} is not known to the transaction server: nothing credited, "
+                                    f"ESK-{number} unchanged (check the agent ID and run the command again)")
+            settled = credit_once(scope.journal, otomax, esk.fingerprint, agent, credit, note)
+        scope.counts = {"credited": credit if settled.done else 0}
+        return _closed_by(scope, ledger, esk, settled, agent, credit, note)
+
+
+def _amount(esk: Escalation, amount: int | None) -> int:
+    line = esk.amount
+    if amount is None:
+        if line != line.to_integral():
+            raise BusinessError(f"ESK-{esk.id}: {line} has cents; give --amount in whole rupiah")
+        return int(line)
+    if amount <= 0:
+        raise BusinessError(f"--amount must be more than Rp 0, got {amount}")
+    if amount > line:
+        raise BusinessError(f"--amount {rupiah(amount)} is more than the bank received on ESK-{esk.id} "
+                            f"({rupiah(line)}): never credit money that did not arrive")
+    return amount
+
+
+def _added(otomax, esk: Escalation):
+    """The manual add already made for this line (found by its marker), or None."""
+    entries = otomax.balance_log(note_contains=line_marker(esk.fingerprint))
+    return entries[0] if entries else None
+
+
+def _already_closed(esk: Escalation, agent: str | None, credit: int, reject: bool) -> int:
+    same = (esk.status == "RESOLVED" and not reject and esk.agent_id == agent) or (esk.status == "REJECTED" and reject)
+    if same:  # a double click, a second terminal: what was asked is already so
+        print(f"ESK-{esk.id} was already {esk.status.lower()}"
+              + (f" to {esk.agent_id}" if esk.agent_id else "") + ": nothing done again")
+        return 0
+    raise BusinessError(f"ESK-{esk.id} is already {esk.status.lower()}"
+                        + (f" (credited to {esk.agent_id})" if esk.agent_id else "") + "; nothing changed")
+
+
+def _reject(scope, ledger: Ledger, esk: Escalation, added, note: str) -> int:
+    key = manual_key(esk.fingerprint)
+    action = scope.store.get_action(key)
+    if added is not None:
+        if action is not None and action.state in ("intent", "in_flight", "failed", "in_doubt"):
+            scope.store.mark_done(key, {"how": "found in the balance log", "agent_id": added.agent_id,
+                                        "amount": added.amount}, scope.clock.now(), actor=f"run:{scope.run_id}")
+        raise BusinessError(
+            f"ESK-{esk.id} cannot be rejected: {rupiah(added.amount)} was already added to {added.agent_id} "
+            f"at {added.created_at:%d/%m/%Y %H:%M} (balance log, {line_marker(esk.fingerprint)}). "
+            f"Close it as credited: python -m bots escalations resolve ESK-{esk.id} --agent {added.agent_id} "
+            "--note TEXT")
+    if action is not None and action.state in ("intent", "in_flight", "failed"):
+        # the balance log shows no add with the line's marker: the add never happened
+        scope.store.mark_failed(key, f"rejected by finance: {note}", scope.clock.now(), actor=f"run:{scope.run_id}")
+    ledger.close_escalation(esk.id, "REJECTED", scope.clock.now(), None, note)
+    print(f"ESK-{esk.id} rejected: nothing credited")
     return 0
 
 
-def credit_once(store: Store, otomax, escalation_id: int, agent: str, amount: int, note: str, run_id: str,
-                now, crash: CrashPoints = NEVER) -> int | None:
-    """The manual balance add, exactly once: intent → check the log → add → verify → done."""
-    key = f"manual:escalation:{escalation_id}"
-    marker = f"BOT:{key}"
-    action, _ = store.record_intent(key, BOT, "manual_credit", {"agent_id": agent, "amount": amount}, run_id, now())
-    if action.state == "done":
-        return None
-    if action.payload["agent_id"] != agent or action.payload["amount"] != amount:
-        raise BusinessError(f"ESK-{escalation_id} was being credited to {action.payload['agent_id']}; "
-                            "finish that first (run the same command again)")
-    if otomax.balance_log(agent_id=agent, note_contains=marker):  # already added before a crash
-        store.mark_done(key, {"how": "found in the balance log"}, now())
-        return None
-    store.mark_in_flight(key, now())
-    crash("manual:after_in_flight")
-    balance = otomax.add_balance(agent, amount, f"{note} [{marker}]")
-    crash("manual:after_add")
-    if not otomax.balance_log(agent_id=agent, note_contains=marker):
-        raise BusinessError(f"the balance add for ESK-{escalation_id} is not in the balance log; check by hand")
-    store.mark_done(key, {"how": "added", "balance": balance}, now())
-    return balance
+def _closed_by(scope, ledger: Ledger, esk: Escalation, settled: Settled, agent: str, credit: int, note: str) -> int:
+    result = settled.action.result or {}
+    if settled.done:
+        credited_to = result.get("agent_id", agent)
+        ledger.close_escalation(esk.id, "RESOLVED", scope.clock.now(), credited_to, note)
+        if settled.found:
+            print(f"ESK-{esk.id} resolved: {rupiah(result.get('amount', credit))} had already been added to "
+                  f"{credited_to} (found in the balance log); nothing added again")
+        else:
+            print(f"ESK-{esk.id} resolved: {rupiah(credit)} credited to {agent}"
+                  + (f" (saldo now {rupiah(result['balance'])})" if result.get("balance") is not None else ""))
+        return 0
+    if settled.state == "refused":
+        scope.outcome, scope.exit_code, scope.message = "bad_input", 2, settled.words
+        print(f"ESK-{esk.id} not resolved: the transaction server refused the add: {settled.words}")
+        return 2
+    if settled.state == "in_doubt":
+        scope.outcome, scope.exit_code, scope.message = "in_doubt", EXIT_PORTAL_DOWN, settled.words
+        print(f"ESK-{esk.id} is in doubt: {settled.words}. Look at the agent's balance log, then: "
+              f"python -m bots doubts decide {settled.action.key} --done|--not-done --note TEXT")
+        return EXIT_PORTAL_DOWN
+    print(f"ESK-{esk.id} is being credited by {settled.words}; try again when it has finished")
+    return 4
+
+
+def credit_once(journal: Journal, otomax, fingerprint: str, agent: str, amount: int, note: str) -> Settled:
+    """The manual balance add for one statement line, exactly once, through the journal."""
+    marker = line_marker(fingerprint)
+    key = manual_key(fingerprint)
+
+    def check(fresh: bool):
+        entries = otomax.balance_log(note_contains=marker)
+        if not entries:
+            return None
+        e = entries[0]
+        return {"how": "found in the balance log", "agent_id": e.agent_id, "amount": e.amount}
+
+    def act() -> dict:
+        logger.info("adding {} to {} by hand ({})", rupiah(amount), agent, marker)
+        return {"how": "added", "agent_id": agent, "amount": amount,
+                "balance": otomax.add_balance(agent, amount, f"{marker} {note}")}
+
+    def verify(answer: dict):
+        return {"verified": "in the balance log"} if otomax.balance_log(note_contains=marker) else None
+
+    existing = journal.store.get_action(key)
+    payload = {"agent_id": agent, "amount": amount, "note": note}
+    if existing is not None and existing.state in ("intent", "in_flight", "failed") and \
+            (existing.payload.get("agent_id"), existing.payload.get("amount")) != (agent, amount) and \
+            check(True) is None:
+        # never added (the balance log shows no add with this line's marker): a person may
+        # correct the agent or the amount; the journal keeps the change
+        journal.store.retarget(key, payload, journal.now(), journal.owner,
+                               f"was {existing.payload.get('agent_id')} {existing.payload.get('amount')}")
+    return journal.once(Effect(key, "manual_credit", payload, check, act, verify, marker=marker,
+                               point="manual", act_point="after_add"))

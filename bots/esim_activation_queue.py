@@ -21,7 +21,9 @@ from datetime import date, timedelta
 
 from loguru import logger
 
-from bots.crashpoints import CrashPoints
+from bots.journal import Effect
+from bots.notify import NotifyOnce, notifier_for
+from bots.portals.helpdesk import inbox_reader
 from bots.errors import ConfigError
 from bots.esim import batch
 from bots.esim.refunds import Refunds
@@ -59,7 +61,8 @@ def run(ctx: RunContext) -> RunResult:
     config = options(settings)
     registry = Registry(ctx.store)
     aggregator = ctx.portal(AggregatorPortal, "aggregator")
-    refunds = Refunds(ctx.store, registry, aggregator, NAME, ctx.run_id, ctx.clock.now, CrashPoints(settings.crash_at))
+    notify = NotifyOnce(ctx.journal, notifier_for(settings), inbox_reader(ctx))
+    refunds = Refunds(ctx.journal, registry, aggregator, notify)
     if not ctx.dry_run:
         refunds.recover()
         finish_batches(ctx, registry, config)
@@ -126,12 +129,34 @@ def issue_batch(ctx: RunContext, registry: Registry, config) -> tuple[str, int] 
     waiting = registry.valid_unbatched()
     if not waiting:
         return None
-    batch_id = registry.open_batch(waiting, ctx.clock.now())
-    ctx_crash = CrashPoints(ctx.settings.crash_at)
-    ctx_crash("batch:after_intent")
+    folder = ctx.settings.reports_dir / "esim"
+    if adopt_issued_batches(registry, folder, ctx.clock.now()):
+        waiting = registry.valid_unbatched()
+        if not waiting:
+            return None
+    batch_id = registry.open_batch(waiting, ctx.clock.now(), taken=lambda name: (folder / name).exists())
+    ctx.journal.crash("batch:after_intent")
     _write_batch(ctx, registry, batch_id, config)
     logger.info("activation batch {} issued: {} orders", batch_id, len(waiting))
     return batch_id, len(waiting)
+
+
+def adopt_issued_batches(registry: Registry, folder, now) -> int:
+    """Batch files the store does not know (it was lost or restored): their orders are batched
+    already, GraPARI has them; recorded so that no order goes into a second batch."""
+    known = {row.file_name for row in registry.batches()}
+    adopted = 0
+    for path in sorted(folder.glob("batch-aktivasi-*.xlsx")) if folder.is_dir() else []:
+        if path.name in known:
+            continue
+        issued = batch.issued_orders(path)
+        if issued is not None:
+            count = registry.adopt_batch(issued[0], issued[1], now, path.name)
+            if count:
+                logger.warning("{} already holds {} of our orders (found on disk, not in the store): kept there",
+                               path.name, count)
+            adopted += count
+    return adopted
 
 
 def finish_batches(ctx: RunContext, registry: Registry, config) -> None:
@@ -142,11 +167,23 @@ def finish_batches(ctx: RunContext, registry: Registry, config) -> None:
 
 
 def _write_batch(ctx: RunContext, registry: Registry, batch_id: str, config) -> None:
+    """The batch file for GraPARI, once, through the journal: the file under its final name
+    is the check (a batch file is created once and never rewritten)."""
     row = registry.batch(batch_id)
-    book = batch.build(batch_id, row.issued_at, registry.batch_orders(batch_id), config["bonus"])
-    path, created = batch.write_once(ctx.settings.reports_dir / "esim", batch_id, book)
-    if not created:
-        logger.info("batch file {} already written; kept as it is (never rewritten)", path.name)
+    folder = ctx.settings.reports_dir / "esim"
+    target = folder / batch.file_name(batch_id)
+    orders = registry.batch_orders(batch_id)
+
+    def check(fresh: bool):
+        return {"how": "the file is already there (kept as it is)"} if target.exists() else None
+
+    def act() -> dict:
+        book = batch.build(batch_id, row.issued_at, orders, config["bonus"])
+        path, created = batch.write_once(folder, batch_id, book)
+        return {"how": "written" if created else "the file appeared meanwhile (kept as it is)", "file": path.name}
+
+    ctx.journal.once(Effect(f"batch:{batch_id}", "batch", {"batch_id": batch_id, "orders": [o.order_id for o in orders]},
+                            check, act, point="batch", act_point="after_write"))
     registry.batch_done(batch_id)
 
 

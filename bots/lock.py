@@ -1,6 +1,15 @@
-"""One run per bot at a time, across processes: an OS file lock, and a note of who holds it.
+"""One run per bot at a time, across every process that shares the store: the lock follows
+the store, not a local folder.
 
-The lock is ``fcntl.flock`` on ``<lock_dir>/<bot>.lock`` (through ``filelock``), so the
+- SQLite: ``fcntl.flock`` on ``<database file>.locks/<bot>.lock``, beside the database file,
+  so two processes with different ``VAR_DIR`` but one database still exclude each other.
+- PostgreSQL: a session advisory lock, on a connection of its own held for the run
+  (``AdvisoryLock``); every host sharing the database sees it.
+
+Both offer ``fence()``: called right before every act, it raises ``LockLost`` when this run
+can no longer prove it holds the lock (the lock file was replaced, the connection died).
+
+The file lock is ``fcntl.flock`` on ``<lock_dir>/<bot>.lock`` (through ``filelock``), so the
 kernel frees it the moment its holder ends, even one killed with ``kill -9``. Beside it,
 ``<bot>.holder.json`` says who holds it (pid, since when, command line, host) so that a
 refused run can tell the staff member what to wait for. The note is diagnostics only: a note
@@ -23,11 +32,13 @@ from contextlib import suppress
 from datetime import datetime
 from pathlib import Path
 
+import zlib
+
 from filelock import FileLock, Timeout
 
-from bots.errors import RunLocked
+from bots.errors import LockLost, RunLocked, StoreUnavailable
 
-__all__ = ["RunLock"]
+__all__ = ["AdvisoryLock", "RunLock", "run_lock"]
 
 # The bot name becomes a file name: keep it to one harmless path component.
 _BOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -76,6 +87,17 @@ class RunLock:
             self._lock.release()
             raise
         return self
+
+    def fence(self) -> None:
+        """Raise LockLost unless we still hold the lock on the file that is at the path now
+        (a lock folder deleted and made again would let a second run take a new file)."""
+        fd = getattr(getattr(self._lock, "_context", None), "lock_file_fd", None)
+        try:
+            held = self._lock.is_locked and fd is not None and os.fstat(fd).st_ino == os.stat(self.path).st_ino
+        except OSError:
+            held = False
+        if not held:
+            raise LockLost(f"the run lock of {self.bot} ({self.path}) is no longer ours: stopping before acting")
 
     def release(self) -> None:
         """Let the next run in; releasing a lock not held does nothing."""
@@ -154,3 +176,105 @@ def _alive(pid: int) -> bool:
     except PermissionError:
         return True  # exists, under another user
     return True
+
+
+def run_lock(settings, bot: str, *, now: datetime, argv: Sequence[str] | None = None) -> "RunLock | AdvisoryLock":
+    """The lock of ``bot``'s runs where the store is: an advisory lock on PostgreSQL, else a
+    file lock beside the SQLite database (``settings.lock_dir``)."""
+    if settings.database_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+        return AdvisoryLock(bot, settings.database_url, now=now, argv=argv)
+    return RunLock(bot, settings.lock_dir, now=now, argv=argv)
+
+
+#: The first key of every advisory lock the bots take (the second is the bot's name's CRC).
+_ADVISORY_NAMESPACE = 7337
+
+
+class AdvisoryLock:
+    """A PostgreSQL session advisory lock per bot, on its own connection for the whole run.
+
+    The holder is named in the connection's ``application_name`` (``bots:<bot>:<host>:<pid>``),
+    so a refused run can say who holds it; the server frees the lock when that session ends,
+    a killed process included.
+    """
+
+    def __init__(self, bot: str, url: str, *, now: datetime, argv: Sequence[str] | None = None):
+        if not _BOT_NAME.fullmatch(bot):
+            raise ValueError(f"bot name {bot!r} cannot name a lock")
+        self.bot, self.url, self.now = bot, url, now
+        self.argv = list(sys.argv if argv is None else argv)
+        self.key = zlib.crc32(bot.encode()) & 0x7FFFFFFF
+        self._conn = None
+        self._engine = None
+
+    @property
+    def is_locked(self) -> bool:
+        return self._conn is not None
+
+    def acquire(self, wait_seconds: float = 0) -> "AdvisoryLock":
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        name = f"bots:{self.bot}:{socket.gethostname()}:{os.getpid()}"[:63]
+        self._engine = sa.create_engine(self.url, poolclass=NullPool, isolation_level="AUTOCOMMIT",
+                                        connect_args={"application_name": name})
+        try:
+            conn = self._engine.connect()
+        except sa.exc.OperationalError as error:
+            raise StoreUnavailable(f"the store is unreachable for the run lock: {error.orig}") from error
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_ADVISORY_NAMESPACE}, {self.key})").scalar()
+            if got or time.monotonic() >= deadline:
+                break
+            time.sleep(0.2)
+        if not got:
+            holder = self.holder(conn)
+            conn.close()
+            detail = holder or "holder not recorded"
+            error = RunLocked(f"another run of {self.bot} is in progress ({detail}); try again when it ends")
+            error.bot, error.holder_pid, error.holder_since = self.bot, None, None
+            raise error
+        self._conn = conn
+        return self
+
+    def holder(self, conn=None) -> str | None:
+        """Who holds the lock, as its session named itself (pid and host), or None."""
+        conn = conn or self._conn
+        row = conn.exec_driver_sql(
+            "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+            f"WHERE l.locktype = 'advisory' AND l.classid = {_ADVISORY_NAMESPACE} AND l.objid = {self.key} "
+            "AND l.granted LIMIT 1").first()
+        if row is None or not str(row[0]).startswith("bots:"):
+            return None
+        _, _bot, host, pid = (str(row[0]).split(":") + ["?", "?", "?"])[:4]
+        return f"pid {pid} on {host}, since {row[1]:%Y-%m-%d %H:%M:%S}"
+
+    def fence(self) -> None:
+        """Raise LockLost unless this session is alive and still holds the lock."""
+        try:
+            held = self._conn is not None and bool(self._conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
+                f"AND classid = {_ADVISORY_NAMESPACE} AND objid = {self.key} AND granted").scalar())
+        except Exception:  # noqa: BLE001 - a dead connection in any of its forms: the lock is gone
+            held = False
+        if not held:
+            raise LockLost(f"the run lock of {self.bot} (PostgreSQL session) is lost: stopping before acting")
+
+    def release(self) -> None:
+        if self._conn is None:
+            return
+        try:
+            self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_ADVISORY_NAMESPACE}, {self.key})")
+        except Exception:  # noqa: BLE001 - the session is gone, and the lock with it
+            pass
+        finally:
+            self._conn.close()
+            self._conn = None
+            self._engine.dispose()
+
+    def __enter__(self) -> "AdvisoryLock":
+        return self.acquire()
+
+    def __exit__(self, *exc_info) -> None:
+        self.release()

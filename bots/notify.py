@@ -49,35 +49,39 @@ def notifier_for(settings) -> Notifier:
 
 
 class NotifyOnce:
-    """Send a notification exactly once per key: journaled, and after a crash the inbox is
-    searched for the message's marker before anything is sent again."""
+    """Send a notification exactly once per key, through the run's journal: the inbox (when
+    one can be read) is searched for the message's marker before anything is sent."""
 
-    def __init__(self, store, notifier: Notifier, bot: str, run_id: str, now, already_sent=lambda marker: False,
-                 crash=None):
-        from bots.crashpoints import NEVER
-
-        self.store, self.notifier, self.bot, self.run_id, self.now = store, notifier, bot, run_id, now
-        self.already_sent, self.crash = already_sent, crash or NEVER
+    def __init__(self, journal, notifier: Notifier, inbox=None):
+        """``inbox(fresh)`` gives the titles already received, or is None (cannot be read)."""
+        self.journal, self.notifier, self.inbox = journal, notifier, inbox
 
     def __call__(self, key: str, marker: str, title: str, body: str) -> bool:
-        """True once the notification is out (now or before); False if it must be retried."""
-        action, _ = self.store.record_intent(key, self.bot, "notify", {"marker": marker, "title": title},
-                                             self.run_id, self.now())
-        if action.state == "done":
-            return True
-        # "failed" is an unknown outcome too: the message may have arrived before the
-        # connection dropped, so a second attempt first looks for it in the inbox
-        if action.state in ("in_flight", "failed") and self.already_sent(marker):
-            self.store.mark_done(key, {"how": "found in the inbox"}, self.now())
-            return True
-        self.store.mark_in_flight(key, self.now())
-        self.crash("notify:after_in_flight")
-        if not self.notifier.send(title, body):
-            self.store.mark_failed(key, "the notification service refused it", self.now())
-            logger.warning("could not notify {} (will retry next run)", marker)
+        """True once the notification is out (now or before); False if it must wait (retried
+        next run, or in doubt for a person)."""
+        from bots.errors import PortalUnavailable
+        from bots.journal import Effect, Unreadable
+
+        configured = getattr(self.notifier, "configured", True)
+
+        def check(fresh: bool):
+            if not configured:
+                return None  # nothing is ever sent: nothing to find, and logging again is harmless
+            if self.inbox is None:
+                return Unreadable("there is no inbox to read back (no helpdesk portal configured)")
+            return {"how": "found in the inbox"} if any(marker in t for t in self.inbox(fresh)) else None
+
+        def act() -> dict:
+            if not self.notifier.send(title, body):
+                raise PortalUnavailable("notify", f"the notification service did not take {marker}")
+            if configured:
+                logger.info("notified: {}", title)
+            return {"how": "sent" if configured else "not sent: NOTIFY_URLS not set (log only)"}
+
+        effect = Effect(key, "notify", {"marker": marker, "title": title}, check, act, marker=marker,
+                        point="notify", act_point="after_send")
+        try:
+            return self.journal.once(effect).done
+        except PortalUnavailable as exc:
+            logger.warning("could not notify {} ({}); the next run tries again", marker, exc)
             return False
-        self.crash("notify:after_send")
-        self.store.mark_done(key, {"how": "sent"}, self.now())
-        if getattr(self.notifier, "configured", True):
-            logger.info("notified: {}", title)
-        return True

@@ -22,12 +22,11 @@ from pathlib import Path
 
 from loguru import logger
 
-from bots.crashpoints import CrashPoints
 from bots.errors import ConfigError, InputFileError
 from bots.notify import notifier_for
 from bots.parsers import parse_statement
 from bots.portals.bank import BankPortal
-from bots.portals.helpdesk import inbox_check
+from bots.portals.helpdesk import inbox_reader
 from bots.portals.otomax import OtomaxAdmin
 from bots.reconcile.act import Executor
 from bots.reconcile.ledger import Added, Ledger
@@ -64,7 +63,7 @@ def run(ctx: RunContext) -> RunResult:
     ledger = Ledger(ctx.store)
     otomax = ctx.portal(OtomaxAdmin, "otomax")
     executor = Executor(ctx.store, ledger, otomax, notifier_for(settings), ctx.run_id, ctx.clock.now,
-                        already_notified=inbox_check(ctx), crash=CrashPoints(settings.crash_at))
+                        inbox=inbox_reader(ctx), journal=ctx.journal)
     recovered = [] if ctx.dry_run else executor.recover()
 
     statements, problems = collect_statements(ctx, ledger, today, config)
@@ -84,7 +83,9 @@ def run(ctx: RunContext) -> RunResult:
     outcomes = list(recovered)
     with ctx.track("reconciling", len(plan)) as progress:
         for outcome in plan:
-            outcomes.append(executor.carry_out(outcome))
+            final = executor.carry_out(outcome)
+            if final is not None:  # None: another live run is handling that ticket
+                outcomes.append(final)
             progress.advance()
     path, note = write_report(ledger, settings.reports_dir, today, ctx.clock.now())
     if note:

@@ -114,7 +114,12 @@ class Settings:
 
     @property
     def lock_dir(self) -> Path:
-        return self.var_dir / "locks"
+        """Where the run locks are: beside the SQLite database file (the lock follows the
+        store, so every process on that file shares them), else under ``var_dir``."""
+        database = sqlite_file(self.database_url)
+        if database is None:
+            return self.var_dir / "locks"
+        return database.parent / f"{database.name}.locks"
 
     def portal(self, key: str) -> PortalSettings:
         """The URL and credentials of one portal; ConfigError naming the key if incomplete."""
@@ -260,6 +265,17 @@ def _merge(base: dict, extra: dict) -> dict:
     for key, value in extra.items():
         out[key] = _merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
     return out
+
+
+def sqlite_file(url: str) -> Path | None:
+    """The database file of a ``sqlite:///`` URL (None for memory or another database)."""
+    scheme, _, rest = url.partition(":///")
+    if scheme.split("+", 1)[0] != "sqlite" or not rest:
+        return None
+    path = rest.split("?", 1)[0]
+    if path in ("", ":memory:") or path.startswith("file:"):
+        return None
+    return Path(path).expanduser().absolute()
 
 
 def _check_url(key: str, url: str) -> None:

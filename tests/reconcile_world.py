@@ -78,8 +78,8 @@ def write_world(folder: Path) -> Path:
 
 def env_file(folder: Path) -> Path:
     """Credentials for the four portals of this world only."""
-    lines = [l for l in (WORLD.parent.parent / "config" / "demo.env").read_text().splitlines()
-             if l.split("_")[0] in ("OTOMAX", "HELPDESK") or l.startswith(("BANK_BCA_", "BANK_MANDIRI_"))]
+    lines = [line for line in (WORLD.parent.parent / "config" / "demo.env").read_text().splitlines()
+             if line.split("_")[0] in ("OTOMAX", "HELPDESK") or line.startswith(("BANK_BCA_", "BANK_MANDIRI_"))]
     path = folder / "reconcile.env"
     path.write_text("\n".join(lines) + "\n")
     return path

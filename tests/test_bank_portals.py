@@ -125,13 +125,13 @@ def test_each_export_round_trips_through_the_parser(bank_world, fmt):
     statement = parse_statement(data, name, account_no=account)
     assert statement.format.startswith(fmt) and (statement.bank, statement.account_no) == (bank, account)
     has_balance = fmt not in ("bca-bisnis", "bni")  # those exports carry no running balance
-    assert [(l.posted_on, l.description, l.amount, l.direction, l.balance if has_balance else None)
-            for l in statement.lines] == [(*line[:4], line[4] if has_balance else None)
+    assert [(ln.posted_on, ln.description, ln.amount, ln.direction, ln.balance if has_balance else None)
+            for ln in statement.lines] == [(*line[:4], line[4] if has_balance else None)
                                           for line in expected(bank, account, START, END)]
     if fmt in ("mandiri-mcm", "bri-cms", "bni"):  # these carry the time of day too
         times = [datetime.fromisoformat(m[2]) for m in MUTATIONS
                  if m[:2] == (bank, account) and START <= datetime.fromisoformat(m[2]).date() <= END]
-        assert [l.posted_at for l in statement.lines] == sorted(times)
+        assert [ln.posted_at for ln in statement.lines] == sorted(times)
 
 
 def test_bca_individual_states_period_and_balances_in_windows_1252(bank_world):
@@ -145,7 +145,7 @@ def test_bca_individual_states_period_and_balances_in_windows_1252(bank_world):
     assert data.startswith(b"No. rekening : 5270418836\r\n")
     assert b"'PEND,'BI-FAST CR BIF TRANSFER" in data and b',"500,123.00",CR,' in data
     other = parse_statement(download(logged_in(bank_world, "bca"), "bca", BCA2, "bca-individual")[2], "b.csv")
-    assert [l.description for l in other.lines] == ["SETORAN TUNAI ANDRÉ CELL SERPONG"]  # é in cp1252
+    assert [ln.description for ln in other.lines] == ["SETORAN TUNAI ANDRÉ CELL SERPONG"]  # é in cp1252
 
 
 def test_home_lists_the_banks_accounts_with_their_balance_now(bank_world):
@@ -188,7 +188,7 @@ def test_a_second_login_ends_the_first_session(bank_world):
 def test_future_rows_appear_when_the_clock_reaches_them(fresh_world):
     person = logged_in(fresh_world, "bca")
     before = parse_statement(download(person, "bca", BCA, "bca-individual")[2], "before.csv")
-    assert "RIZKY CELLULAR" not in " ".join(l.description for l in before.lines)
+    assert "RIZKY CELLULAR" not in " ".join(ln.description for ln in before.lines)
     fresh_world.post("/__mock/clock", {"advance": "3h"})
     person = logged_in(fresh_world, "bca")  # 3 hours idle: the session ended
     after = parse_statement(download(person, "bca", BCA, "bca-individual")[2], "after.csv")

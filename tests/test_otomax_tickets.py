@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from bots.errors import PortalUnavailable
+from bots.errors import ActionRefused, PortalUnavailable
 from bots.portals.otomax import OtomaxAdmin
 from bots.portals.session import PortalBrowser
 from bots.settings import load_settings
@@ -300,9 +300,9 @@ def test_bot_adds_balance_and_finds_its_marker(otomax, fresh_world):
     assert found[0].created_at.tzinfo is not None
     assert [e.note for e in otomax.balance_log(agent_id="AG01")] == ["BOT:y lain", "BOT:x koreksi saldo"]
     assert otomax.balance_log(note_contains="bot:x") == []  # a marker is matched exactly
-    with pytest.raises(ValueError, match="Agen Tidak Ditemukan: Agen AG99 tidak terdaftar"):
+    with pytest.raises(ActionRefused, match="Agen Tidak Ditemukan: Agen AG99 tidak terdaftar"):
         otomax.add_balance("AG99", 1000, "BOT:z")
-    with pytest.raises(ValueError, match="Keterangan wajib diisi"):
+    with pytest.raises(ActionRefused, match="Keterangan wajib diisi"):
         otomax.add_balance("AG01", 1000, "")
     assert balances(fresh_world)["AG01"] == 126000
 

@@ -13,7 +13,7 @@ from bots.errors import PortalUnavailable, SessionExpired
 from bots.parsers import Statement, StatementLine
 from bots.reconcile.act import Executor, approval_key
 from bots.reconcile.ledger import Ledger
-from bots.reconcile.matching import AUTO_CREDITED, TICKET_ALREADY_PROCESSED, decide
+from bots.reconcile.matching import APPROVAL_REFUSED, AUTO_CREDITED, TICKET_ALREADY_PROCESSED, decide
 from bots.store import Store
 
 JKT = ZoneInfo("Asia/Jakarta")
@@ -116,7 +116,7 @@ def test_dropped_answer_is_read_back_from_the_portal_not_clicked_again(setup):
     otomax.fail = ["drop_after"]
     [outcome] = plan(ledger, otomax)
     assert executor(store, ledger, otomax).carry_out(outcome).code == AUTO_CREDITED
-    assert otomax.clicks == 1 and store.get_action(approval_key("TK1")).result["how"].startswith("approved (verified")
+    assert otomax.clicks == 1 and store.get_action(approval_key("TK1")).result["how"] == "verified after a lost answer"
 
 
 def test_unknown_outcome_with_portal_down_is_recovered_by_the_next_run(setup):
@@ -126,7 +126,7 @@ def test_unknown_outcome_with_portal_down_is_recovered_by_the_next_run(setup):
     [outcome] = plan(ledger, otomax)
     with pytest.raises(PortalUnavailable):
         executor(store, ledger, otomax).carry_out(outcome)
-    assert store.get_action(approval_key("TK1")).state == "in_flight"
+    assert store.get_action(approval_key("TK1")).state == "failed"  # read back: the ticket is still OPEN
     [recovered] = executor(store, ledger, otomax).recover()
     assert recovered.code == AUTO_CREDITED and otomax.clicks == 2  # still OPEN: the click never landed
     assert otomax.tickets["TK1"].status == "APPROVED"
@@ -143,16 +143,46 @@ def test_in_flight_and_approved_means_ours(setup):
     assert recovered.code == AUTO_CREDITED and otomax.clicks == 0
 
 
-def test_intent_only_and_approved_means_someone_else(setup):
+def test_approved_before_the_transfer_means_someone_else(setup):
     store, ledger = setup
     otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
     [outcome] = plan(ledger, otomax)
     intend(store, outcome)
-    otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED")  # approved by hand meanwhile
+    line_time = ledger.credit_line(outcome.fingerprint).when()
+    otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED",  # by hand, before the money came
+                                    approved_at=datetime.combine(line_time, datetime.min.time(), JKT)
+                                    - timedelta(hours=1))
     inbox = Inbox()
     [recovered] = executor(store, ledger, otomax, inbox).recover()
     assert recovered.code == TICKET_ALREADY_PROCESSED and otomax.clicks == 0
+    assert store.get_action(approval_key("TK1")).state == "refused"
     assert len(inbox.sent) == 1 and "TICKET_ALREADY_PROCESSED" in inbox.sent[0]
+
+
+def test_approved_at_the_server_after_the_transfer_is_recorded_not_clicked(setup):
+    """A run whose memory was lost, another host, or a person clicked first: the ticket is
+    approved at the server, so this line's credit is recorded as found there, never clicked."""
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    [outcome] = plan(ledger, otomax)
+    otomax.tickets["TK1"] = replace(otomax.tickets["TK1"], status="APPROVED", approved_at=NOW + timedelta(hours=1))
+    inbox = Inbox()
+    final = executor(store, ledger, otomax, inbox).carry_out(outcome)
+    assert final.code == AUTO_CREDITED and otomax.clicks == 0 and inbox.sent == []
+    assert store.get_action(approval_key("TK1")).result["how"] == "approved at the portal"
+
+
+def test_a_ticket_the_server_refuses_is_escalated_and_the_run_goes_on(setup):
+    store, ledger = setup
+    otomax = FakeOtomax(Ticket("TK1", "AG1", 500123))
+    otomax.approve_ticket = lambda ticket_id: Approval(ticket_id, "refused", "Agen Tidak Ditemukan: AG1")
+    [outcome] = plan(ledger, otomax)
+    inbox = Inbox()
+    final = executor(store, ledger, otomax, inbox).carry_out(outcome)
+    assert final.code == APPROVAL_REFUSED and "Agen Tidak Ditemukan" in final.reason
+    assert store.get_action(approval_key("TK1")).state == "refused"
+    assert ledger.escalations()[0].code == APPROVAL_REFUSED and len(inbox.sent) == 1
+    assert executor(store, ledger, otomax, inbox).recover() == []  # nothing left in flight to recover
 
 
 def test_session_expired_before_the_click_logs_in_again_and_acts(setup):

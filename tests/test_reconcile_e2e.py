@@ -139,7 +139,7 @@ def test_escalation_resolved_by_finance_credits_once_and_reject(reconcile):
     listing = run_cli("escalations", "list", env=env)
     assert listing.returncode == 0 and "NO_TICKET_ROUND_AMOUNT" in listing.stdout
     import re
-    round_id = next(int(m) for m in re.findall(r"│\s*(\d+)\s*│[^\n]*NO_TICKET_ROUND_AMOUNT", listing.stdout))
+    round_id = next(int(m) for m in re.findall(r"│\s*ESK-(\d+)\s*│[^\n]*NO_TICKET_ROUND_AMOUNT", listing.stdout))
     killed = run_cli("escalations", "resolve", str(round_id), "--agent", "AG4", "--note", "transfer manual Andi",
                      env={**env, "BOTS_CRASH_AT": "manual:after_add"})
     assert killed.returncode == -9
@@ -147,13 +147,18 @@ def test_escalation_resolved_by_finance_credits_once_and_reject(reconcile):
                    env=env)
     assert done.returncode == 0, done.stdout + done.stderr
     manual = [r for r in world.state()["balance_log"] if r["kind"] == "MANUAL"]
-    assert len(manual) == 1 and manual[0]["amount"] == 1000000 and f"BOT:manual:escalation:{round_id}" in manual[0]["note"]
-    again = run_cli("escalations", "resolve", str(round_id), "--agent", "AG4", "--note", "lagi", env=env)
-    assert again.returncode == 2 and "already resolved" in again.stderr
-    other = next(int(m) for m in re.findall(r"│\s*(\d+)\s*│[^\n]*NO_MATCHING_TICKET", listing.stdout))
+    assert len(manual) == 1 and manual[0]["amount"] == 1000000
+    marker = manual[0]["note"].split()[0]  # the line's marker, first, so a note cut short keeps it
+    assert marker.startswith("BOT:M-") and len(marker) <= 24 and "transfer manual Andi" in manual[0]["note"]
+    again = run_cli("escalations", "resolve", f"ESK-{round_id}", "--agent", "AG4", "--note", "lagi", env=env)
+    assert again.returncode == 0 and "already resolved" in again.stdout  # a double click: nothing again
+    other_agent = run_cli("escalations", "resolve", f"ESK-{round_id}", "--agent", "AG1", "--note", "lagi", env=env)
+    assert other_agent.returncode == 2 and "already resolved" in other_agent.stderr
+    other = next(int(m) for m in re.findall(r"│\s*ESK-(\d+)\s*│[^\n]*NO_MATCHING_TICKET", listing.stdout))
     rejected = run_cli("escalations", "resolve", str(other), "--reject", "--note", "bukan setoran", env=env)
     assert rejected.returncode == 0
     assert len([r for r in world.state()["balance_log"] if r["kind"] == "MANUAL"]) == 1
+    assert len(manual) == 1
 
 
 def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile):

@@ -28,6 +28,7 @@ class Ticket:
     created_at: datetime = NINE - timedelta(hours=1)
     expires_at: datetime | None = NINE + timedelta(hours=6)
     status: str = "OPEN"
+    approved_at: datetime | None = None
 
 
 def line(amount, fp="L1", direction="CR", at=NINE, on=None, account=ACCOUNT):
@@ -77,9 +78,25 @@ def test_expired_ticket():
 
 
 def test_ticket_already_approved_or_paid_by_another_line():
-    assert match_line(line(500123), [Ticket("TK1", "AG1", 500123, status="APPROVED")], set()).code \
-        == TICKET_ALREADY_PROCESSED
+    before = Ticket("TK1", "AG1", 500123, status="APPROVED", approved_at=NINE - timedelta(minutes=1))
+    assert match_line(line(500123), [before], set()).code == TICKET_ALREADY_PROCESSED
     assert match_line(line(500123), [Ticket("TK1", "AG1", 500123)], {"TK1"}).code == TICKET_ALREADY_PROCESSED
+    after = Ticket("TK1", "AG1", 500123, status="APPROVED", approved_at=NINE + timedelta(minutes=1))
+    assert match_line(line(500123), [after], {"TK1"}).code == TICKET_ALREADY_PROCESSED  # paid by another line
+
+
+def test_ticket_approved_after_the_transfer_is_this_lines_credit_found_at_the_server():
+    """A lost store, a second host, or a person approving first: the server shows the ticket
+    approved after the transfer and no line of ours paid it, so this line is credited (read
+    back, never clicked again), not escalated for a second, manual credit."""
+    after = Ticket("TK1", "AG1", 500123, status="APPROVED", approved_at=NINE + timedelta(minutes=3))
+    outcome = match_line(line(500123), [after], set())
+    assert (outcome.code, outcome.ticket_id) == (AUTO_CREDITED, "TK1")
+    unknown = Ticket("TK1", "AG1", 500123, status="APPROVED")  # no approval time shown: finance checks
+    assert match_line(line(500123), [unknown], set()).code == TICKET_ALREADY_PROCESSED
+    [first, second] = decide([line(500123, "L1"), line(500123, "L2", at=NINE + timedelta(minutes=1))],
+                             [Ticket("TK1", "AG1", 500123, status="APPROVED", approved_at=NINE + timedelta(hours=1))])
+    assert (first.code, second.code) == (AUTO_CREDITED, TICKET_ALREADY_PROCESSED)
 
 
 def test_ticket_opened_after_the_transfer_does_not_credit():
@@ -125,8 +142,8 @@ def test_properties_one_code_per_line_no_double_credit_exact_amounts_only(lines,
     line_list = [line(amount, fp=f"L{n}", direction=direction, at=NINE + timedelta(minutes=minute))
                  for n, (amount, direction, minute) in enumerate(lines)]
     outcomes = decide(line_list, ticket_list, taken)
-    assert sorted(o.fingerprint for o in outcomes) == sorted(l.fingerprint for l in line_list)  # one each
-    by_line = {l.fingerprint: l for l in line_list}
+    assert sorted(o.fingerprint for o in outcomes) == sorted(ln.fingerprint for ln in line_list)  # one each
+    by_line = {ln.fingerprint: ln for ln in line_list}
     by_ticket = {t.ticket_id: t for t in ticket_list}
     credited = [o.ticket_id for o in outcomes if o.code == AUTO_CREDITED]
     assert len(credited) == len(set(credited))  # no ticket twice
@@ -136,5 +153,6 @@ def test_properties_one_code_per_line_no_double_credit_exact_amounts_only(lines,
         assert o.code in CREDIT_CODES if src.direction == "CR" else o.code == DEBIT_IGNORED
         if o.code == AUTO_CREDITED:
             ticket = by_ticket[o.ticket_id]
-            assert Decimal(ticket.amount) == src.amount and ticket.status == "OPEN"  # exact amounts only
+            # exact amounts only; an APPROVED ticket is one the server credited after this transfer
+            assert Decimal(ticket.amount) == src.amount and ticket.status in ("OPEN", "APPROVED")
             assert ticket.created_at <= src.posted_at and (src.account_no, src.bank) == (ticket.account_no, ticket.bank)

@@ -7,7 +7,6 @@ import io
 import re
 import shutil
 import threading
-import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -16,7 +15,7 @@ from flask import Flask
 from werkzeug.middleware.dispatcher import DispatcherMiddleware
 from werkzeug.serving import make_server
 
-from bots.errors import PortalUnavailable
+from bots.errors import ActionRefused, PortalUnavailable
 from bots.portals.otomax_reports import OtomaxReports
 from bots.portals.session import PortalBrowser
 from bots.portals.supplier import SupplierPortal, normalise_status, real_sn
@@ -202,7 +201,9 @@ def test_complaints_resolve_after_the_delay_as_the_behaviour_says(fresh_world):
         status, _, html = complain(person, token, trx, "normal", f"R-{trx}")
         assert status == 200 and "<h1>Komplain Terkirim</h1>" in html
     fresh_world.post("/__mock/clock", {"advance": "59s"})
-    words = lambda: {r[0]: (r[3], r[4]) for r in csv_rows(person, "/supplier/mitra/transaksi/unduh")[1:]}
+    def words():
+        return {r[0]: (r[3], r[4]) for r in csv_rows(person, "/supplier/mitra/transaksi/unduh")[1:]}
+
     assert {t: words()[t] for t in ("M2", "M3", "M4", "M6")} == dict.fromkeys(("M2", "M3", "M4", "M6"),
                                                                               ("Proses", ""))
     fresh_world.post("/__mock/clock", {"advance": "2s"})
@@ -270,7 +271,9 @@ def otomax_portal(world: World) -> Portal:
 def otomax_client(folder: Path, transactions: str = TRANSACTIONS):
     world = World.from_seed(write_world(folder, transactions))
     client = otomax_portal(world).app.test_client()
-    token = lambda html: re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    def token(html):
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
     client.post("/login", data={"csrf_token": token(client.get("/login").get_data(as_text=True)),
                                 "username": "admin.cs", "password": "Otx-demo-6604"})
     return world, client
@@ -282,7 +285,9 @@ def test_transaction_report_filters_pages_and_exports(tmp_path):
     rows = table(html)
     assert len(rows) == 10 and "Halaman 1 dari 2 (total 12 data)" in html
     assert rows[0][0] == "K2" and "Laporan Transaksi" in html and 'href="/komplain-agen"' in html
-    listed = lambda query: [r[0] for r in table(client.get("/transaksi?" + query).get_data(as_text=True))]
+    def listed(query):
+        return [r[0] for r in table(client.get("/transaksi?" + query).get_data(as_text=True))]
+
     assert listed("supplier=sinar") == ["S3", "S2", "S1"]
     html = client.get("/transaksi?status=GAGAL").get_data(as_text=True)
     assert table(html)[1] == ["M5", "AG02", "T20", "089612004455", "Rp 20.300", "mitra",
@@ -328,15 +333,14 @@ def test_agent_complaints_page_and_export(tmp_path):
                      "Trx S10 ke 081298765431 pulsa belum masuk"]
 
 
-def test_the_export_of_5000_transactions_is_quick(tmp_path):
+def test_the_export_of_5000_transactions_is_one_response_of_every_row(tmp_path):
+    """What keeps a bot's read cheap: one request, however many rows (`make bench` times it)."""
     many = TRANSACTIONS.splitlines()[0] + "\n" + "".join(
         f"B{n:05d},AG0{n % 8 + 1},S10,0812{n:08d},10350,{('mitra', 'sinar')[n % 2]},-{n}m,"
         f"{('SUKSES', 'PENDING', 'GAGAL')[n % 3]},{'01447' + str(n).zfill(11) if n % 3 == 0 else ''}\n"
         for n in range(5000))
     _, client = otomax_client(tmp_path, many)
-    started = time.perf_counter()
     lines = client.get("/transaksi/unduh").get_data(as_text=True).splitlines()
-    assert time.perf_counter() - started < 1.0
     assert len(lines) == 5001 and lines[1].startswith("B00000,") and lines[-1].startswith("B04999,")
     assert len(table(client.get("/transaksi?status=PENDING&per_page=100").get_data(as_text=True))) == 100
 
@@ -372,7 +376,7 @@ def test_bot_reads_statuses_complains_once_and_survives_expiry(fresh_world, tmp_
         mitra.send_complaint("M7", "normal", "Pulsa belum masuk, mohon cek", "BOT:M7:1")
         fresh_world.post("/__mock/faults", {"expire_sessions": True})
         mitra.send_complaint("M4", "hard", "Mohon kepastian status", "BOT:M4:2")  # logs in again
-        with pytest.raises(ValueError, match="Transaksi Tidak Ditemukan"):
+        with pytest.raises(ActionRefused, match="Transaksi Tidak Ditemukan"):
             mitra.send_complaint("S1", "normal", "bukan punya mitra", "BOT:S1")
         fresh_world.post("/__mock/faults", {"drop_rate": 1.0, "portals": ["supplier_mitra"]})
         with pytest.raises(PortalUnavailable, match="outcome unknown"):

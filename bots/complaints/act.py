@@ -1,9 +1,10 @@
-"""Act: send each complaint step once (intent → check the supplier's history → send → done).
+"""Act: send each complaint step once, through the run's journal (bots/journal.py).
 
 The supplier's complaint form is not idempotent and suppliers block senders that spam, so a
-complaint carries our reference (derived from its key) and, before it is sent — above all
-after a crash between "sent" and "recorded" — the supplier's complaint history is searched
-for that reference. A supervisor step is a notification (sent once, like finance's); a wrong
+complaint carries our reference (derived from the transaction and the step, never from the
+store) in its reference field and at the start of its message, and before it is sent — a
+crash, a second host, a lost store — the supplier's complaint history is searched for it. A
+supplier refusing the complaint is an outcome: CS is told once, the ladder goes on. A supervisor step is a notification (sent once, like finance's); a wrong
 number is recorded and nothing is sent.
 """
 
@@ -17,9 +18,7 @@ from loguru import logger
 
 from bots.complaints.book import ComplaintBook
 from bots.complaints.ladder import SUPERVISOR, Step
-from bots.crashpoints import NEVER, CrashPoints
-from bots.errors import PortalUnavailable
-from bots.store import Store
+from bots.journal import Effect, Journal
 
 BOT = "check_pending_tx"
 
@@ -42,14 +41,14 @@ def message_for(step: Step, product: str, destination: str, reference: str) -> s
                "atau gagalkan transaksi segera."
     else:
         body = f"Mohon dicek {what}, pending {minutes} menit."
-    return f"{body} Ref: {reference}"
+    return f"[{reference}] {body}"  # the reference first: a message cut short still carries it
 
 
 class ComplaintSender:
-    def __init__(self, store: Store, book: ComplaintBook, supplier_portal: Callable[[str], object], notify,
-                 run_id: str, now: Callable[[], datetime], crash: CrashPoints = NEVER):
-        self.store, self.book, self.supplier_portal, self.notify = store, book, supplier_portal, notify
-        self.run_id, self.now, self.crash = run_id, now, crash
+    def __init__(self, journal: Journal, book: ComplaintBook, supplier_portal: Callable[[str], object], notify,
+                 now: Callable[[], datetime]):
+        self.journal, self.store, self.book, self.supplier_portal = journal, journal.store, book, supplier_portal
+        self.notify, self.now = notify, now
         self._history: dict[str, dict[str, object]] = {}
 
     def history(self, supplier: str, fresh: bool = False) -> dict[str, object]:
@@ -64,7 +63,7 @@ class ComplaintSender:
         for action in self.store.unfinished(BOT):
             if action.kind == "complaint":
                 logger.info("recovering {} left {} by run {}", action.key, action.state, action.run_id)
-                self._complain(action, _step_of(action.payload))
+                self._complain(action.key, action.payload, _step_of(action.payload))
                 finished += 1
         return finished
 
@@ -85,29 +84,35 @@ class ComplaintSender:
         payload = {"trx_id": step.trx_id, "step": step.step, "supplier": step.supplier, "level": step.level,
                    "code": step.code, "reason": step.reason, "age_seconds": int(step.age.total_seconds()),
                    "reference": reference, "message": message_for(step, product, destination, reference)}
-        action, _ = self.store.record_intent(key, BOT, "complaint", payload, self.run_id, self.now())
-        self.crash("complaint:after_intent")
-        self._complain(action, step)
+        self._complain(key, payload, step)
 
-    def _complain(self, action, step: Step) -> None:
-        reference, supplier = action.payload["reference"], action.payload["supplier"]
-        if action.state != "done":
-            if reference in self.history(supplier, fresh=action.state == "in_flight"):
-                self.store.mark_done(action.key, {"how": "found in the supplier's history"}, self.now())
-            else:
-                self.store.mark_in_flight(action.key, self.now())
-                self.crash("complaint:after_in_flight")
-                portal = self.supplier_portal(supplier)
-                try:
-                    portal.send_complaint(step.trx_id, step.level, action.payload["message"], reference)
-                except PortalUnavailable as exc:
-                    logger.warning("complaint {} has an unknown outcome ({}); reading the history", reference, exc)
-                    if reference not in self.history(supplier, fresh=True):
-                        raise  # not sent, as far as the supplier shows: the next run tries again
-                self.crash("complaint:after_send")
-                self.store.mark_done(action.key, {"how": "sent"}, self.now())
-                logger.info("{} complaint sent to {} for {} ({})", step.level, supplier, step.trx_id, reference)
-        self.book.record_step(step, reference, self.now())
+    def _complain(self, key: str, payload: dict, step: Step) -> None:
+        reference, supplier = payload["reference"], payload["supplier"]
+
+        def check(fresh: bool):
+            return {"how": "found in the supplier's history"} if reference in self.history(supplier, fresh) else None
+
+        def act() -> dict:
+            self.supplier_portal(supplier).send_complaint(step.trx_id, step.level, payload["message"], reference)
+            logger.info("{} complaint sent to {} for {} ({})", step.level, supplier, step.trx_id, reference)
+            return {"how": "sent"}
+
+        settled = self.journal.once(Effect(key, "complaint", payload, check, act, marker=reference,
+                                           point="complaint", act_point="after_send"))
+        if settled.state == "busy":
+            return
+        if settled.state == "refused":
+            self._tell_refused(key, step, reference, settled.words)
+        if settled.state != "in_doubt":
+            self.book.record_step(step, reference, self.now())
+
+    def _tell_refused(self, key: str, step: Step, reference: str, words: str) -> None:
+        """A supplier refused our complaint: CS takes it up (once), the ladder does not spin."""
+        marker = f"[KOMPLAIN-DITOLAK {reference}]"
+        self.notify(f"notify:refused:{key}", marker,
+                    f"{marker} Supplier {step.supplier.upper()} menolak komplain {step.trx_id}",
+                    f"Komplain {step.level} untuk transaksi {step.trx_id} ditolak oleh supplier "
+                    f"{step.supplier.upper()}: {words}. Mohon ditindaklanjuti oleh CS.")
 
 
 def _step_of(payload: dict) -> Step:

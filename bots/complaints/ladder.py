@@ -93,7 +93,8 @@ def _minutes(delta: timedelta) -> str:
     return f"{total // 60} jam" if total >= 60 and total % 60 == 0 else f"{total} menit"
 
 
-def _step(trx_id, step, supplier, level, age, threshold, slot=None) -> Step:
+def _step(trx_id: str, step: str, supplier: str, level: str | None, age: timedelta, threshold: timedelta,
+          slot: int | None = None) -> Step:
     code, reason = CODES["pnr_followup" if slot else step]
     return Step(trx_id, step, supplier, level, code, reason.format(threshold=_minutes(threshold), slot=slot), age)
 

@@ -130,6 +130,26 @@ def write_once(folder: Path, batch_id: str, book: Workbook) -> tuple[Path, bool]
         os.unlink(temporary)
 
 
+def issued_orders(path: Path) -> tuple[str, list[str]] | None:
+    """(batch id, its order ids) as an issued batch file holds them; None if unreadable.
+
+    How a lost or restored store learns which orders GraPARI already has: the files are the
+    far end of the batch, so an order in one is never put in a second batch."""
+    try:
+        book = load_workbook(path, read_only=True, data_only=True)
+    except Exception:  # noqa: BLE001 - not a batch file we can read: it proves nothing
+        return None
+    try:
+        if SHEET not in book.sheetnames:
+            return None
+        rows = list(book[SHEET].iter_rows(min_row=1, max_col=2, values_only=True))
+    finally:
+        book.close()
+    if len(rows) < HEADER_ROW or rows[1][0] != "Batch" or rows[HEADER_ROW - 1][0] != COLUMNS[0].header:
+        return None
+    return str(rows[1][1]), [str(r[0]) for r in rows[HEADER_ROW:] if r and r[0]]
+
+
 # -- reading GraPARI's filled-in workbook ------------------------------------------------------------
 
 def read_filled(path: Path, expected_rows, batch_id_of=None):

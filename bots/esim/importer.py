@@ -14,15 +14,13 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
-from bots.clock import clock_for
 from bots.errors import BusinessError
 from bots.esim.batch import issued_values, read_filled
 from bots.esim.registry import JAKARTA, Registry
 from bots.esim.report import write_report
 from bots.esim.rules import deposit_due, indonesian_holidays
-from bots.lock import RunLock
+from bots.runner import run_scope
 from bots.settings import Settings
-from bots.store import Store
 
 BOT = "esim_activation_queue"
 
@@ -33,10 +31,8 @@ def import_batch(settings: Settings, path: Path) -> int:
     if not Path(path).is_file():
         raise BusinessError(f"no such file: {path}")
     config = options(settings)
-    clock = clock_for(settings)
-    with RunLock(BOT, settings.lock_dir, now=clock.now()):
-        store = Store(settings.database_url)
-        store.migrate()
+    with run_scope(BOT, settings, record_as="esim_import", prefix="import-") as scope:
+        store, clock = scope.store, scope.clock
         registry = Registry(store)
 
         def issued(batch_id: str):
@@ -54,7 +50,7 @@ def import_batch(settings: Settings, path: Path) -> int:
                                 if r["status"] == "AKTIF" else None)
         registry.record_activations(batch_id, filled, clock.now())
         report, _ = write_report(registry.all_orders(), settings.reports_dir, clock.now())
-        store.dispose()
+        scope.counts = {"filled": len(filled), "rows": len(results)}
     table = Table(title=f"Batch {batch_id}: {len(filled)} of {len(results)} orders filled in", header_style="bold")
     for column in ("Pesanan", "Status", "MSISDN", "Diaktifkan", "Setoran jatuh tempo"):
         table.add_column(column)

@@ -1,15 +1,17 @@
 """Refund requests to the aggregator, each exactly once (its form is not idempotent).
 
-intent `refund:<order>` → the aggregator's list of requests is searched for our reference
-(`RF-<order>`) → request → done. After a crash between sending and recording, the reference
-found in the list proves the request went out, so it is never sent twice.
+Through the run's journal (bots/journal.py), under the key `refund:<order>`: the aggregator's
+list of requests is searched for our reference (`RF-<order>`, derived from the order, never
+from the store) before anything is sent, and the reason **starts** with it, so a request
+made by a crashed run, another host or before the store was lost is found and never sent
+twice. The aggregator refusing the request is an outcome: recorded, a person is told.
 """
 
 from __future__ import annotations
 
 from loguru import logger
 
-from bots.errors import PortalUnavailable
+from bots.journal import Effect
 
 
 def reference_for(order_id: str) -> str:
@@ -17,9 +19,9 @@ def reference_for(order_id: str) -> str:
 
 
 class Refunds:
-    def __init__(self, store, registry, aggregator, bot: str, run_id: str, now, crash):
-        self.store, self.registry, self.aggregator = store, registry, aggregator
-        self.bot, self.run_id, self.now, self.crash = bot, run_id, now, crash
+    def __init__(self, journal, registry, aggregator, notify=None):
+        self.journal, self.store, self.registry, self.aggregator = journal, journal.store, registry, aggregator
+        self.notify = notify
         self._requested: set[str] | None = None
 
     def requested(self, fresh: bool = False) -> set[str]:
@@ -28,38 +30,37 @@ class Refunds:
         return self._requested
 
     def recover(self) -> None:
-        for action in self.store.unfinished(self.bot):
+        for action in self.store.unfinished(self.journal.bot):
             if action.kind == "refund":
-                p = action.payload
-                logger.info("recovering refund of {} left {}", p["order_id"], action.state)
-                self._send(action)
+                logger.info("recovering refund of {} left {}", action.payload["order_id"], action.state)
+                self._send(action.key, action.payload)
 
     def request(self, order_id: str, amount: int, code: str, reason: str) -> None:
-        payload = {"order_id": order_id, "amount": amount, "reason": f"{code}: {reason}",
-                   "reference": reference_for(order_id)}
-        action, _ = self.store.record_intent(f"refund:{order_id}", self.bot, "refund", payload, self.run_id,
-                                             self.now())
-        self.crash("refund:after_intent")
-        self._send(action)
+        reference = reference_for(order_id)
+        payload = {"order_id": order_id, "amount": amount, "reason": f"{reference} {code}: {reason}",
+                   "reference": reference}
+        self._send(f"refund:{order_id}", payload)
 
-    def _send(self, action) -> None:
-        p = action.payload
-        if action.state != "done":
-            if p["reference"] in self.requested(fresh=action.state == "in_flight"):
-                self.store.mark_done(action.key, {"how": "found in the aggregator's list"}, self.now())
-            elif p["amount"] <= 0:
-                self.store.mark_done(action.key, {"how": "nothing was paid: nothing to refund"}, self.now())
-            else:
-                self.store.mark_in_flight(action.key, self.now())
-                self.crash("refund:after_in_flight")
-                try:
-                    self.aggregator.request_refund(p["order_id"], p["amount"], p["reason"], p["reference"])
-                except PortalUnavailable as exc:
-                    logger.warning("refund {} has an unknown outcome ({}); reading the list", p["reference"], exc)
-                    if p["reference"] not in self.requested(fresh=True):
-                        raise
-                self.crash("refund:after_send")
-                self.store.mark_done(action.key, {"how": "requested"}, self.now())
-                self.requested().add(p["reference"])
-                logger.info("refund requested for {}: {}", p["order_id"], p["reason"])
-        self.registry.refund_requested(p["order_id"], p["reference"], self.now())
+    def _send(self, key: str, p: dict) -> None:
+        if p["amount"] <= 0:
+            logger.info("{}: nothing was paid, nothing to refund", p["order_id"])
+            return
+
+        def check(fresh: bool):
+            return {"how": "found in the aggregator's list"} if p["reference"] in self.requested(fresh) else None
+
+        def act() -> dict:
+            self.aggregator.request_refund(p["order_id"], p["amount"], p["reason"], p["reference"])
+            self.requested().add(p["reference"])
+            logger.info("refund requested for {}: {}", p["order_id"], p["reason"])
+            return {"how": "requested"}
+
+        settled = self.journal.once(Effect(key, "refund", p, check, act, marker=p["reference"], point="refund",
+                                           act_point="after_send"))
+        if settled.done:
+            self.registry.refund_requested(p["order_id"], p["reference"], self.journal.now())
+        elif settled.state == "refused" and self.notify is not None:
+            marker = f"[REFUND-DITOLAK {p['reference']}]"
+            self.notify(f"notify:refused:{key}", marker, f"{marker} Refund {p['order_id']} ditolak aggregator",
+                        f"Permintaan refund {p['order_id']} sebesar Rp {p['amount']:,} ditolak aggregator: "
+                        f"{settled.words}. Mohon ditindaklanjuti.".replace(",", "."))

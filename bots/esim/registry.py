@@ -63,16 +63,20 @@ class Registry:
                 esim_orders.c.submitted_at, esim_orders.c.order_id)).scalars())
 
     # -- batches -------------------------------------------------------------------------------------
-    def open_batch(self, order_ids: list[str], now: datetime) -> str:
+    def open_batch(self, order_ids: list[str], now: datetime, taken=lambda file_name: False) -> str:
         """Create the next batch of the day and put the orders in it, in one transaction.
 
-        An order already in a batch makes the whole transaction fail: one batch, ever.
+        An order already in a batch makes the whole transaction fail: one batch, ever. A
+        number whose file already exists (``taken``: a store lost or restored) is skipped.
         """
         day = now.astimezone(JAKARTA)
         with self.store.write() as conn:
-            taken = conn.execute(sa.select(sa.func.count()).where(
+            count = conn.execute(sa.select(sa.func.count()).where(
                 activation_batches.c.batch_id.like(f"{day:%Y%m%d}-%"))).scalar()
-            batch_id = f"{day:%Y%m%d}-{taken + 1:02d}"
+            number = count + 1
+            while taken(f"batch-aktivasi-{day:%Y%m%d}-{number:02d}.xlsx"):
+                number += 1
+            batch_id = f"{day:%Y%m%d}-{number:02d}"
             conn.execute(activation_batches.insert().values(
                 batch_id=batch_id, issued_at=now, state="intent", order_count=len(order_ids),
                 file_name=f"batch-aktivasi-{batch_id}.xlsx"))
@@ -81,6 +85,18 @@ class Registry:
             if moved.rowcount != len(order_ids):
                 raise RuntimeError(f"orders already batched among {order_ids}: batch {batch_id} not opened")
         return batch_id
+
+    def adopt_batch(self, batch_id: str, order_ids: list[str], now: datetime, file_name: str) -> int:
+        """A batch whose file exists but the store does not know (a lost store): record it as
+        issued, with those of its orders the store has and no batch yet. Returns how many."""
+        with self.store.write() as conn:
+            if conn.execute(sa.select(activation_batches.c.batch_id).where(
+                    activation_batches.c.batch_id == batch_id)).first() is None:
+                conn.execute(activation_batches.insert().values(
+                    batch_id=batch_id, issued_at=now, state="done", order_count=len(order_ids), file_name=file_name))
+            moved = conn.execute(esim_orders.update().where(esim_orders.c.order_id.in_(order_ids),
+                                                            esim_orders.c.batch_id.is_(None)).values(batch_id=batch_id))
+            return moved.rowcount
 
     def batches(self, state: str | None = None) -> list:
         query = sa.select(activation_batches).order_by(activation_batches.c.batch_id)

@@ -17,7 +17,7 @@ import fnmatch
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from typing import Container, Iterable, Mapping
+from typing import Container, Iterable, Mapping, Protocol
 
 VALID = "VALID"
 WAITING_PAYMENT = "WAITING_PAYMENT"
@@ -185,7 +185,17 @@ def indonesian_holidays(years: Iterable[int], extra: Iterable[date] = ()) -> set
     return set(holidays.country_holidays("ID", years=list(years))) | set(extra)
 
 
-def received_by_order(payments: Iterable) -> Mapping[str, int]:
+class _Paid(Protocol):
+    """What the sum needs of a payment (the aggregator's `Payment`), read-only."""
+
+    @property
+    def order_id(self) -> str: ...
+
+    @property
+    def amount(self) -> int: ...
+
+
+def received_by_order(payments: Iterable[_Paid]) -> Mapping[str, int]:
     total: dict[str, int] = {}
     for p in payments:
         total[p.order_id] = total.get(p.order_id, 0) + p.amount

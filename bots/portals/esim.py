@@ -10,7 +10,7 @@ import json
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
-from bots.errors import PortalUnavailable
+from bots.errors import ActionRefused, PortalUnavailable
 from bots.portals.base import PortalPage, export_time
 from bots.portals.parse import parse_rupiah
 
@@ -89,8 +89,11 @@ class AggregatorPortal(PortalPage):
             self.page.get_by_label("Alasan").fill(reason)
             self.page.get_by_label("Referensi").fill(reference)
         answer = self._submit(self.page.get_by_role("button", name="Ajukan Refund"), "requesting a refund")
-        if answer.heading != "Refund Diajukan":
-            raise ValueError(f"{answer.heading}: {answer.message}")
+        if answer.heading == "Refund Diajukan":
+            return
+        if 400 <= answer.status < 500:
+            raise ActionRefused(self.key, f"{answer.heading}: {answer.message}")
+        raise PortalUnavailable(self.key, f"requesting a refund: unexpected answer {answer.heading!r} ({answer.message})")
 
 
 # a result table of label/value rows, read in one round trip

@@ -22,11 +22,16 @@ class HelpdeskInbox(PortalPage):
         return [HelpdeskMessage(int(r["No"]), r["Diterima"], r["Jenis"], r["Judul"], r["Isi"]) for r in rows]
 
 
-def inbox_check(ctx):
-    """For a run: has finance's helpdesk already received a message with this marker?
-
-    Only when the helpdesk portal is configured; otherwise nothing can be checked (False).
-    """
+def inbox_reader(ctx):
+    """For a run: the titles in finance's helpdesk inbox (read once, again when asked fresh),
+    or None when no helpdesk portal is configured (nothing can be read back)."""
     if "helpdesk" not in ctx.settings.configured_portals():
-        return lambda marker: False
-    return lambda marker: any(marker in m.title for m in ctx.portal(HelpdeskInbox, "helpdesk").messages())
+        return None
+    seen: dict[str, list[str]] = {}
+
+    def titles(fresh: bool = False) -> list[str]:
+        if fresh or "titles" not in seen:
+            seen["titles"] = [m.title for m in ctx.portal(HelpdeskInbox, "helpdesk").messages()]
+        return seen["titles"]
+
+    return titles

@@ -17,7 +17,7 @@ from typing import TypeVar
 from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-from bots.errors import PortalUnavailable
+from bots.errors import ActionRefused, PortalUnavailable
 from bots.portals.base import PortalPage, export_time
 from bots.portals.parse import parse_rupiah
 
@@ -94,6 +94,14 @@ class OtomaxAdmin(PortalPage):
         rows = self.read_all_pages("/agen", "Daftar Agen")
         return [Agent(r["ID Agen"], r["Nama"], r["Telepon"], parse_rupiah(r["Saldo"])) for r in rows]
 
+    def agent(self, agent_id: str) -> Agent | None:
+        """One agent as the server knows it (the ID matched exactly), or None."""
+        self.open("/agen?" + urlencode({"q": agent_id, "per_page": 100}))
+        rows = self.read_table("Daftar Agen")
+        found = [r for r in rows if r["ID Agen"] == agent_id]
+        return Agent(found[0]["ID Agen"], found[0]["Nama"], found[0]["Telepon"], parse_rupiah(found[0]["Saldo"])) \
+            if found else None
+
     # -- deposit tickets ---------------------------------------------------------------------------
     def tickets(self, *, since: date | None = None, status: str | None = None) -> list[DepositTicket]:
         """Deposit tickets created on or after `since` (WIB date), of one status if given; newest first."""
@@ -134,6 +142,8 @@ class OtomaxAdmin(PortalPage):
                                   f"approving ticket {ticket_id}")
         if answer.heading in _APPROVAL_HEADINGS:
             return Approval(ticket_id, _APPROVAL_HEADINGS[answer.heading], answer.message)
+        if 400 <= answer.status < 500:  # any other refusal (an agent it no longer knows, …): its own words
+            return Approval(ticket_id, "refused", f"{answer.heading}: {answer.message}")
         raise PortalUnavailable(self.key, f"approving ticket {ticket_id}: unexpected answer "
                                           f"{answer.heading!r} ({answer.message})")
 
@@ -142,8 +152,8 @@ class OtomaxAdmin(PortalPage):
         """Add `amount` to an agent's balance by hand, once; returns the new balance.
 
         Not idempotent on the portal: check `balance_log(note_contains=...)` before calling
-        again. Raises ValueError when the portal refuses the input (unknown agent, bad amount,
-        empty note) and PortalUnavailable when its answer is lost (outcome unknown).
+        again. Raises ActionRefused when the portal refuses the input (unknown agent, bad
+        amount, empty note) and PortalUnavailable when its answer is lost (outcome unknown).
         """
         self.open("/saldo/tambah")
         with self._guard(f"adding balance to {agent_id} (outcome unknown)"):
@@ -158,7 +168,7 @@ class OtomaxAdmin(PortalPage):
                 raise PortalUnavailable(self.key, f"balance added, new balance not shown: {answer.message}")
             return parse_rupiah(found.group(1))
         if 400 <= answer.status < 500:
-            raise ValueError(f"{answer.heading}: {answer.message}")
+            raise ActionRefused(self.key, f"{answer.heading}: {answer.message}")
         raise PortalUnavailable(self.key, f"adding balance: unexpected answer {answer.heading!r} "
                                           f"({answer.message})")
 

@@ -19,7 +19,7 @@ from datetime import datetime
 from typing import Callable, TypeVar
 from zoneinfo import ZoneInfo
 
-from bots.errors import InputFileError, PortalUnavailable, SessionExpired
+from bots.errors import ActionRefused, InputFileError, PortalUnavailable, SessionExpired
 from bots.portals.base import PortalPage
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -142,12 +142,12 @@ class SupplierPortal(PortalPage):
     def send_complaint(self, trx_id: str, level: str, message: str, reference: str) -> None:
         """Send one complaint (level "normal" or "hard"), once.
 
-        Raises ValueError when the portal refuses it (unknown transaction, bad input) and
+        Raises ActionRefused when the portal refuses it (unknown transaction, bad input) and
         PortalUnavailable when its answer is lost: the outcome is unknown, so the caller
         looks for `reference` in `complaints()` instead of sending again.
         """
         if level not in _LEVELS:
-            raise ValueError(f"complaint level must be normal or hard, not {level!r}")
+            raise ActionRefused(self.key, f"complaint level must be normal or hard, not {level!r}")
         self.open("/komplain")
         doing = f"complaining about {trx_id} ({reference}, outcome unknown)"
         with self._guard(doing):
@@ -170,7 +170,7 @@ class SupplierPortal(PortalPage):
             self.logged_in = False
             raise SessionExpired(self.key, f"complaint about {trx_id} refused, the session ended")
         if 400 <= response.status < 500:
-            raise ValueError(f"{heading}: {said}")
+            raise ActionRefused(self.key, f"{heading}: {said}")
         raise PortalUnavailable(self.key, f"{doing}: unexpected answer {heading!r} ({said})")
 
     # -- the portal's quirks ----------------------------------------------------------------------

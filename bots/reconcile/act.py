@@ -1,51 +1,61 @@
-"""Act: credit tickets and escalate lines, each exactly once (DESIGN §5).
+"""Act: credit tickets and escalate lines, each exactly once, through the run's journal.
 
-Every side effect follows intent → check → act → verify → done, journaled in the store's
-`actions` table under a unique key:
+Every side effect goes through `Journal.once` (bots/journal.py): key, portal check, act, verify.
 
-- approving a ticket (`approve:<ticket>`): the click is marked in flight before it happens.
-  A run that finds an unfinished approval reads the ticket first: APPROVED after our click
-  was ours (done); APPROVED without our click was someone else's (TICKET_ALREADY_PROCESSED);
-  still OPEN means the click never landed — the portal itself refuses a second approval, so
-  only then is it clicked again.
-- notifying finance of an escalation (`notify:escalation:<id>`): before sending again after a
-  crash, finance's inbox is searched for the escalation's marker.
-- a manual credit by finance (`manual:escalation:<id>`, see escalations.py): the note carries
-  `BOT:<key>` and the balance log is searched for it before and after, since the portal's
-  manual add is not idempotent.
+- approving a ticket (`approve:<ticket>`): the ticket's status on the server is the check.
+  APPROVED there means this line's ticket was credited — by an earlier run whose memory was
+  lost, by another host, or by hand after the transfer — so it is recorded, never clicked
+  again; approved *before* the transfer arrived it was paid by something else
+  (TICKET_ALREADY_PROCESSED, to finance). The server refusing the click (expired, cancelled,
+  an agent it no longer knows) is an outcome: the line goes to finance with the server's
+  words, and the run goes on with the other lines.
+- notifying finance of an escalation (`notify:<line>`): the inbox is searched for the
+  message's marker, derived from the statement line, before it is sent.
+- a manual credit by finance (escalations.py): the note starts with the line's marker.
 """
 
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Callable
 
 from loguru import logger
 
 from bots.crashpoints import NEVER, CrashPoints
-from bots.errors import PortalUnavailable, SessionExpired
+from bots.errors import ActionRefused
+from bots.journal import Effect, Journal
 from bots.notify import NotifyOnce
 from bots.reconcile.ledger import Ledger
-from bots.reconcile.matching import (AUTO_CREDITED, TICKET_ALREADY_PROCESSED, TICKET_EXPIRED, NO_MATCHING_TICKET,
-                                     Outcome, rupiah)
+from bots.reconcile.matching import (APPROVAL_REFUSED, JAKARTA, AUTO_CREDITED, NO_MATCHING_TICKET, TICKET_ALREADY_PROCESSED,
+                                     TICKET_EXPIRED, Outcome, rupiah)
 from bots.store import Action, Store
 
 BOT = "reconcile_payments"
+
+# What the server's answer to "Setujui" means for the line.
+_REFUSAL_CODES = {"expired": TICKET_EXPIRED, "cancelled": NO_MATCHING_TICKET, "not_found": NO_MATCHING_TICKET,
+                  "already_processed": TICKET_ALREADY_PROCESSED, "refused": APPROVAL_REFUSED}
 
 
 def approval_key(ticket_id: str) -> str:
     return f"approve:{ticket_id}"
 
 
+def line_marker(fingerprint: str, kind: str = "M") -> str:
+    """The marker of an act paying for one statement line (≤ 24 characters), derived from the
+    line's identity: the same line gives the same marker in any store, on any host."""
+    return f"BOT:{kind}-{fingerprint[:12]}"
+
+
 class Executor:
     """Carries out outcomes through the portals; returns each line's final outcome."""
 
     def __init__(self, store: Store, ledger: Ledger, otomax, notifier, run_id: str, now: Callable[[], datetime],
-                 already_notified: Callable[[str], bool] = lambda marker: False, crash: CrashPoints = NEVER):
-        self.store, self.ledger, self.otomax = store, ledger, otomax
-        self.run_id, self.now, self.crash = run_id, now, crash
-        self.notify = NotifyOnce(store, notifier, BOT, run_id, now, already_notified, crash)
+                 inbox=None, crash: CrashPoints = NEVER, journal: Journal | None = None):
+        self.store, self.ledger, self.otomax, self.now = store, ledger, otomax, now
+        self.journal = journal or Journal(store, BOT, run_id, now, crash=crash)
+        self.notify = NotifyOnce(self.journal, notifier, inbox)
 
     # -- recovery: unfinished work of an earlier run comes first -----------------------------------
     def recover(self) -> list[Outcome]:
@@ -54,7 +64,9 @@ class Executor:
         for action in self.store.unfinished(BOT):
             if action.kind == "approve_ticket":
                 logger.info("recovering {} left {} by run {}", action.key, action.state, action.run_id)
-                finished.append(self._settle(self._approve(action, self._outcome_of(action))))
+                settled = self._approve(self._outcome_of(action))
+                if settled is not None:
+                    finished.append(self._settle(settled))
         # an approval done whose line outcome was never written (a crash between the two writes)
         for action in self.ledger.approvals(state="done", undecided_only=True):
             finished.append(self._settle(self._outcome_of(action)))
@@ -69,78 +81,63 @@ class Executor:
                        p["ticket_id"], p["agent_id"], (p["ticket_id"],))
 
     # -- the plan ---------------------------------------------------------------------------------------
-    def carry_out(self, outcome: Outcome) -> Outcome:
+    def carry_out(self, outcome: Outcome) -> Outcome | None:
+        """The line's final outcome, or None when another live run is handling its ticket."""
         if outcome.credits:
-            action, _created = self.store.record_intent(
-                approval_key(outcome.ticket_id), BOT, "approve_ticket",
-                {"ticket_id": outcome.ticket_id, "line": outcome.fingerprint, "agent_id": outcome.agent_id,
-                 "amount": self._amount(outcome)}, self.run_id, self.now())
-            self.crash("approve:after_intent")
-            if action.payload["line"] != outcome.fingerprint:  # the ticket is another line's
-                outcome = replace(outcome, code=TICKET_ALREADY_PROCESSED, ticket_id=None, agent_id=None,
-                                  reason=f"Tiket {outcome.ticket_id} sudah dibayar oleh mutasi lain")
-            else:
-                outcome = self._approve(action, outcome)
+            settled = self._approve(outcome)
+            if settled is None:
+                return None
+            outcome = settled
         return self._settle(outcome)
 
-    def _amount(self, outcome: Outcome) -> int:
-        line = self.ledger.credit_line(outcome.fingerprint)
-        return int(line.amount)
-
-    def _approve(self, action: Action, outcome: Outcome) -> Outcome:
+    def _approve(self, outcome: Outcome) -> Outcome | None:
         ticket_id = outcome.ticket_id
-        if action.state == "done":
-            return outcome
-        if action.state == "failed":
-            return self._refused(outcome, action.error or "")
-        ticket = self.otomax.ticket(ticket_id)  # check before acting
-        if ticket is None:
-            return self._fail(action, outcome, NO_MATCHING_TICKET, f"Tiket {ticket_id} tidak ada di server")
-        if ticket.status == "APPROVED":
-            if action.state == "in_flight":  # our click landed; the answer was lost
-                return self._done(action, outcome, "approved (found approved after an unknown outcome)")
-            return self._fail(action, outcome, TICKET_ALREADY_PROCESSED,
-                              f"Tiket {ticket_id} sudah disetujui di server (bukan oleh bot)")
-        if ticket.status != "OPEN":
-            return self._fail(action, outcome, TICKET_EXPIRED, f"Tiket {ticket_id} berstatus {ticket.status}")
-        self.store.mark_in_flight(action.key, self.now())
-        self.crash("approve:after_in_flight")
-        logger.info("approving ticket {} for line {} ({})", ticket_id, outcome.fingerprint[:12], outcome.agent_id)
-        try:
-            approval = self.otomax.approve_ticket(ticket_id)
-        except SessionExpired:
-            # the portal refused the form before doing anything: log in again, re-check, act
-            logger.info("session ended before approving {}; checking the ticket again", ticket_id)
-            return self._approve(self.store.get_action(action.key), outcome)
-        except PortalUnavailable as exc:
-            logger.warning("approval of {} has an unknown outcome ({}); reading the portal", ticket_id, exc)
-            ticket = self.otomax.ticket(ticket_id)  # if this fails too, the next run recovers
-            if ticket is not None and ticket.status == "APPROVED":
-                return self._done(action, outcome, "approved (verified after the connection dropped)")
-            raise
-        self.crash("approve:after_click")
-        if approval.outcome == "approved":
-            return self._done(action, outcome, "approved")
-        code = {"expired": TICKET_EXPIRED, "cancelled": NO_MATCHING_TICKET,
-                "not_found": NO_MATCHING_TICKET}.get(approval.outcome, TICKET_ALREADY_PROCESSED)
-        return self._fail(action, outcome, code, approval.message or approval.outcome)
+        line = self.ledger.credit_line(outcome.fingerprint)
+        payload = {"ticket_id": ticket_id, "line": outcome.fingerprint, "agent_id": outcome.agent_id,
+                   "amount": int(line.amount)}
 
-    def _done(self, action: Action, outcome: Outcome, how: str) -> Outcome:
-        self.store.mark_done(action.key, {"how": how}, self.now())
-        self.crash("approve:after_done")
-        logger.info("ticket {} approved: {} credited to {}", outcome.ticket_id, rupiah(action.payload["amount"]),
-                    outcome.agent_id)
+        def check(fresh: bool):
+            ticket = self.otomax.ticket(ticket_id)
+            if ticket is None or ticket.status != "APPROVED":
+                return None
+            if ticket.approved_at is not None and _before_transfer(ticket.approved_at, line.when()):
+                raise ActionRefused("otomax", f"already_processed: Tiket {ticket_id} sudah disetujui "
+                                              f"{ticket.approved_at:%d/%m/%Y %H:%M}, sebelum transfer ini masuk")
+            return {"how": "approved at the portal", "approved_at": _iso(ticket.approved_at)}
+
+        def act() -> dict:
+            logger.info("approving ticket {} for line {} ({})", ticket_id, outcome.fingerprint[:12], outcome.agent_id)
+            approval = self.otomax.approve_ticket(ticket_id)
+            if approval.outcome != "approved":
+                raise ActionRefused("otomax", f"{approval.outcome}: {approval.message or approval.outcome}")
+            return {"how": "approved"}
+
+        effect = Effect(approval_key(ticket_id), "approve_ticket", payload, check, act,
+                        point="approve", act_point="after_click")
+        claim = self.store.get_action(effect.key)
+        if claim is not None and claim.payload["line"] != outcome.fingerprint:  # the ticket is another line's
+            return replace(outcome, code=TICKET_ALREADY_PROCESSED, ticket_id=None, agent_id=None,
+                           reason=f"Tiket {ticket_id} sudah dibayar oleh mutasi lain")
+        settled = self.journal.once(effect)
+        if settled.state == "busy":
+            return None
+        if settled.state == "refused":
+            return self._refused(outcome, settled.words)
+        if settled.state == "in_doubt":
+            return replace(outcome, code=APPROVAL_REFUSED, ticket_id=None, agent_id=None,
+                           reason=f"Persetujuan tiket {ticket_id} belum pasti: {settled.words}")
+        logger.info("ticket {} approved ({}): {} credited to {}", ticket_id, settled.how,
+                    rupiah(payload["amount"]), outcome.agent_id)
+        if settled.found:
+            return replace(outcome, reason=f"{outcome.reason}; sudah disetujui di server")
         return outcome
 
-    def _fail(self, action: Action, outcome: Outcome, code: str, reason: str) -> Outcome:
-        self.store.mark_failed(action.key, f"{code}: {reason}", self.now())
-        return self._refused(outcome, f"{code}: {reason}")
-
     @staticmethod
-    def _refused(outcome: Outcome, error: str) -> Outcome:
-        code, _, reason = error.partition(": ")
-        code = code if code in (TICKET_ALREADY_PROCESSED, TICKET_EXPIRED, NO_MATCHING_TICKET) else TICKET_ALREADY_PROCESSED
-        return replace(outcome, code=code, reason=reason or error, ticket_id=None, agent_id=None)
+    def _refused(outcome: Outcome, words: str) -> Outcome:
+        kind, _, said = words.partition(": ")
+        code = _REFUSAL_CODES.get(kind, APPROVAL_REFUSED)
+        return replace(outcome, code=code, reason=f"Server menolak tiket {outcome.ticket_id}: {said or words}",
+                       ticket_id=None, agent_id=None)
 
     # -- outcome written, escalation opened and notified ---------------------------------------------------
     def _settle(self, outcome: Outcome) -> Outcome:
@@ -151,13 +148,22 @@ class Executor:
 
     def _announce(self, escalation_id: int) -> None:
         escalation = self.ledger.escalations(escalation_id=escalation_id)[0]
-        title = f"[ESK-{escalation_id}] {escalation.code} {escalation.bank.upper()} {rupiah(escalation.amount)}"
+        marker = line_marker(escalation.fingerprint, "N")
+        title = (f"[{marker}] ESK-{escalation_id} {escalation.code} {escalation.bank.upper()} "
+                 f"{rupiah(escalation.amount)}")
         body = (f"Mutasi {escalation.bank.upper()} rekening {escalation.account_no} tanggal {escalation.day:%d/%m/%Y}: "
                 f"{rupiah(escalation.amount)} — {escalation.description}\n{escalation.code}: {escalation.reason}\n"
-                f"Tutup dengan: python -m bots escalations resolve {escalation_id} --agent ID_AGEN --note TEKS "
+                f"Tutup dengan: python -m bots escalations resolve ESK-{escalation_id} --agent ID_AGEN --note TEKS "
                 f"(atau --reject --note TEKS)")
-        self._notify(escalation_id, title, body)
-
-    def _notify(self, escalation_id: int, title: str, body: str) -> None:
-        if self.notify(f"notify:escalation:{escalation_id}", f"[ESK-{escalation_id}]", title, body):
+        if self.notify(f"notify:line:{escalation.fingerprint}", marker, title, body):
             self.ledger.mark_notified(escalation_id, self.now())
+
+
+def _before_transfer(approved_at: datetime, when: datetime | date) -> bool:
+    if isinstance(when, datetime):
+        return approved_at < when
+    return approved_at.astimezone(JAKARTA).date() < when
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()

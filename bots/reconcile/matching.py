@@ -24,10 +24,12 @@ NO_MATCHING_TICKET = "NO_MATCHING_TICKET"
 TICKET_EXPIRED = "TICKET_EXPIRED"
 TICKET_ALREADY_PROCESSED = "TICKET_ALREADY_PROCESSED"
 DEBIT_IGNORED = "DEBIT_IGNORED"
+#: The server refused the approval (an agent it no longer knows, …), or its outcome is in doubt.
+APPROVAL_REFUSED = "APPROVAL_REFUSED"
 
 #: Every code a credit line can end with; all but AUTO_CREDITED are escalated to finance.
 CREDIT_CODES = (AUTO_CREDITED, AMBIGUOUS_TICKETS, AMOUNT_MISMATCH, NO_TICKET_ROUND_AMOUNT,
-                NO_MATCHING_TICKET, TICKET_EXPIRED, TICKET_ALREADY_PROCESSED)
+                NO_MATCHING_TICKET, TICKET_EXPIRED, TICKET_ALREADY_PROCESSED, APPROVAL_REFUSED)
 ESCALATED = frozenset(CREDIT_CODES) - {AUTO_CREDITED}
 
 #: A transfer this close to an open ticket's amount is probably that ticket, sent wrong.
@@ -106,7 +108,26 @@ def _expired(ticket: TicketLike, when: datetime | date) -> bool:
     return when > ticket.expires_at.astimezone(JAKARTA).date()
 
 
-def rupiah(amount) -> str:
+def _expired_before(ticket: TicketLike, when: datetime | date) -> bool:
+    """Had the ticket expired when the transfer came (its status aside)?"""
+    if ticket.expires_at is None:
+        return False
+    if isinstance(when, datetime):
+        return when > ticket.expires_at
+    return when > ticket.expires_at.astimezone(JAKARTA).date()
+
+
+def _approved_after(ticket: TicketLike, when: datetime | date) -> bool:
+    """Was the ticket approved at or after the transfer? Unknown (no time shown): no."""
+    approved_at: datetime | None = getattr(ticket, "approved_at", None)
+    if approved_at is None:
+        return False
+    if isinstance(when, datetime):
+        return approved_at >= when
+    return approved_at.astimezone(JAKARTA).date() >= when
+
+
+def rupiah(amount: int | Decimal | str) -> str:
     return "Rp " + f"{int(amount):,}".replace(",", ".")
 
 
@@ -120,7 +141,13 @@ def match_line(line: CreditLine, tickets: Iterable[TicketLike], taken: set[str])
     when = line.when()
     payable = [t for t in exact if t.status == "OPEN" and t.ticket_id not in taken
                and _before(t.created_at, when) and not _expired(t, when)]
-    ids = lambda found: tuple(sorted(t.ticket_id for t in found))  # noqa: E731
+    if not payable:
+        # a ticket the server already shows approved after this transfer, that no line of ours
+        # has paid: this line's credit was given (by a run whose memory was lost, another host,
+        # or by hand); the executor reads it back from the server instead of clicking
+        payable = [t for t in exact if t.status == "APPROVED" and t.ticket_id not in taken
+                   and _before(t.created_at, when) and not _expired_before(t, when)
+                   and _approved_after(t, when)]
     if len(payable) == 1:
         ticket = payable[0]
         return Outcome(fp, AUTO_CREDITED, f"Cocok dengan tiket {ticket.ticket_id} ({rupiah(ticket.amount)})",
@@ -159,6 +186,11 @@ def match_line(line: CreditLine, tickets: Iterable[TicketLike], taken: set[str])
     return Outcome(fp, NO_MATCHING_TICKET, f"Tidak ada tiket {rupiah(line.amount)} di rekening ini")
 
 
+def ids(found: Iterable[TicketLike]) -> tuple[str, ...]:
+    """The tickets' ids, sorted (for reasons and candidates)."""
+    return tuple(sorted(t.ticket_id for t in found))
+
+
 def decide(lines: Iterable[CreditLine], tickets: Iterable[TicketLike], taken: Iterable[str] = ()) -> list[Outcome]:
     """One outcome per line, earliest transfer first (the first transfer pays a ticket).
 
@@ -169,13 +201,13 @@ def decide(lines: Iterable[CreditLine], tickets: Iterable[TicketLike], taken: It
     outcomes = []
     for line in sorted(lines, key=_order):
         outcome = match_line(line, tickets, claimed)
-        if outcome.credits:
+        if outcome.credits and outcome.ticket_id is not None:
             claimed.add(outcome.ticket_id)
         outcomes.append(outcome)
     return outcomes
 
 
-def _order(line: CreditLine):
+def _order(line: CreditLine) -> tuple[datetime, str]:
     when = line.when()
     if not isinstance(when, datetime):  # a date: the start of that day (PEND rows last)
         when = (datetime.max.replace(tzinfo=JAKARTA) if when == date.max

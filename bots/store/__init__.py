@@ -11,22 +11,25 @@ method opens its own transaction and, on SQLite, waits for the one you hold.
 
 from __future__ import annotations
 
+import os
+import socket
 import sqlite3
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from bots.errors import StoreUnavailable
+from bots.errors import LockLost, StoreUnavailable
+from bots.store.models import action_events as events_table
 from bots.store.models import actions as actions_table
 from bots.store.models import runs as runs_table
 
-__all__ = ["Action", "RunRecord", "Store"]
+__all__ = ["Action", "ActionEvent", "Claim", "Owner", "RunRecord", "Store"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -37,14 +40,19 @@ _BUSY = "bots_busy_timeout_ms"
 
 # Which states each transition may start from. `in_flight` again is a retry after a crash or
 # a failure, once the portal showed nothing happened; `done` from `intent` or `failed` is
-# what the portal check finds when the effect happened without us recording it.
+# what the portal check finds when the effect happened without us recording it. Only a
+# person moves a row out of `in_doubt` (done, or failed: "it did not happen, try again").
 _ALLOWED_FROM = {
     "in_flight": {"intent", "in_flight", "failed"},
-    "done": {"intent", "in_flight", "failed"},
-    "failed": {"intent", "in_flight"},
+    "done": {"intent", "in_flight", "failed", "in_doubt"},
+    "failed": {"intent", "in_flight", "in_doubt"},
+    "refused": {"intent", "in_flight", "failed"},
+    "in_doubt": {"intent", "in_flight", "failed"},
 }
 
-_UNFINISHED = ("intent", "in_flight")
+_UNFINISHED = ("intent", "in_flight", "failed")
+#: States a run may still take further (an owner is needed to act on them).
+_OPEN = ("intent", "in_flight", "failed")
 _NEWEST_FIRST = (runs_table.c.started_at.desc(), runs_table.c.id.desc())
 
 
@@ -65,8 +73,25 @@ class RunRecord:
 
 
 @dataclass(frozen=True)
+class Owner:
+    """Who acts on a journal row: one run of one process on one host."""
+
+    run_id: str
+    host: str
+    pid: int
+
+    @classmethod
+    def this_process(cls, run_id: str) -> "Owner":
+        return cls(run_id, socket.gethostname(), os.getpid())
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} (pid {self.pid} on {self.host})"
+
+
+@dataclass(frozen=True)
 class Action:
-    """One real-world side effect in the journal: intent → in_flight → done (or failed)."""
+    """One real-world side effect in the journal: intent → in_flight → done (or failed,
+    refused, in_doubt), with the run that owns it now and until when."""
 
     key: str
     bot: str
@@ -79,6 +104,40 @@ class Action:
     error: str | None
     created_at: datetime
     updated_at: datetime
+    owner_run: str | None = None
+    owner_host: str | None = None
+    owner_pid: int | None = None
+    lease_until: datetime | None = None
+    marker: str | None = None
+
+    @property
+    def owner(self) -> Owner | None:
+        if self.owner_run is None:
+            return None
+        return Owner(self.owner_run, self.owner_host or "?", self.owner_pid or 0)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What ``Store.claim`` found: the row, whether it is new, and who else holds it (if alive)."""
+
+    action: Action
+    created: bool
+    held_by: Owner | None = None
+
+
+@dataclass(frozen=True)
+class ActionEvent:
+    """One change of state of a journal row, as the audit trail keeps it."""
+
+    key: str
+    at: datetime
+    from_state: str | None
+    to_state: str
+    actor: str
+    host: str | None
+    pid: int | None
+    note: str | None
 
 
 class Store:
@@ -276,50 +335,149 @@ class Store:
         A key already in the journal returns the existing row, whatever its state or payload,
         and False: never a second row. ``run_id`` must have been started (ValueError if not).
         """
+        claim = self.claim(key, bot, kind, payload, Owner.this_process(run_id), now, None)
+        return claim.action, claim.created
+
+    def claim(self, key: str, bot: str, kind: str, payload: dict, owner: Owner, now: datetime,
+              lease: timedelta | None, marker: str | None = None) -> Claim:
+        """Record the intent under ``key`` owned by ``owner`` until ``now + lease``, or take
+        over an unfinished row whose owner is gone (ended, dead, or its lease run out).
+
+        A row still owned by a run that may be alive is returned with ``held_by`` set and is
+        not touched: nobody acts on it but its owner. A finished row (done, refused, in
+        doubt) is returned as it is. ``owner.run_id`` must have been started (ValueError).
+        No ``lease``: the owner is known alive only while its process is (this host).
+        """
         _require_aware(now)
-        try:
-            with self.write() as conn:
-                existing = _select_action(conn, key)
-                if existing is not None:
-                    return existing, False
-                started = sa.select(runs_table.c.id).where(runs_table.c.run_id == run_id)
-                if conn.execute(started).first() is None:
-                    raise ValueError(f"run {run_id} was never started; call start_run() first")
-                conn.execute(actions_table.insert().values(
-                    key=key, bot=bot, kind=kind, state="intent", payload=payload, result=None,
-                    run_id=run_id, attempts=0, error=None, created_at=now, updated_at=now))
-                return _select_action(conn, key), True
-        except sa_exc.IntegrityError:
-            # Only where writers do not queue (PostgreSQL): another process inserted the
-            # same key between our read and our insert. Its row stands.
-            existing = self.get_action(key)
-            if existing is None:
-                raise
-            return existing, False
+        lease_until = None if lease is None else now + lease
+        for _attempt in range(2):
+            try:
+                with self.write() as conn:
+                    existing = _select_action(conn, key)
+                    if existing is None:
+                        started = sa.select(runs_table.c.id).where(runs_table.c.run_id == owner.run_id)
+                        if conn.execute(started).first() is None:
+                            raise ValueError(f"run {owner.run_id} was never started; call start_run() first")
+                        conn.execute(actions_table.insert().values(
+                            key=key, bot=bot, kind=kind, state="intent", payload=payload, result=None,
+                            run_id=owner.run_id, attempts=0, error=None, created_at=now, updated_at=now,
+                            owner_run=owner.run_id, owner_host=owner.host, owner_pid=owner.pid,
+                            lease_until=lease_until, marker=marker))
+                        _event(conn, key, now, None, "intent", owner, None)
+                        return Claim(_select_action(conn, key), True)
+                    if existing.state not in _OPEN:
+                        return Claim(existing, False)
+                    if existing.owner_run != owner.run_id:
+                        if _may_be_alive(conn, existing, now):
+                            return Claim(existing, False, held_by=existing.owner)
+                        conn.execute(actions_table.update().where(actions_table.c.key == key).values(
+                            owner_run=owner.run_id, owner_host=owner.host, owner_pid=owner.pid,
+                            lease_until=lease_until))
+                        was = existing.owner
+                        _event(conn, key, now, existing.state, existing.state, owner,
+                               f"taken over from {was}: ended, dead or lease over" if was else "taken over")
+                    elif lease_until is not None:
+                        conn.execute(actions_table.update().where(actions_table.c.key == key).values(
+                            lease_until=lease_until))
+                    return Claim(_select_action(conn, key), False)
+            except sa_exc.IntegrityError:
+                # Only where writers do not queue (PostgreSQL): another process inserted the
+                # same key between our read and our insert. Read its row again.
+                continue
+        raise StoreUnavailable(f"the journal row {key!r} kept changing under us")
 
-    def mark_in_flight(self, key: str, now: datetime) -> Action:
-        """We are about to act (again): counts one more attempt."""
-        return self._transition(key, "in_flight", now, attempts=actions_table.c.attempts + 1)
+    def mark_in_flight(self, key: str, now: datetime, owner: Owner | None = None) -> Action:
+        """We are about to act (again): counts one more attempt. With ``owner``, refused
+        (LockLost) unless that owner still holds the row: the fence before every act."""
+        return self._transition(key, "in_flight", now, owner, attempts=actions_table.c.attempts + 1)
 
-    def mark_done(self, key: str, result: dict, now: datetime) -> Action:
-        """The portal confirmed the effect; ``result`` says what it showed."""
-        return self._transition(key, "done", now, result=result)
+    def mark_done(self, key: str, result: dict, now: datetime, owner: Owner | None = None,
+                  actor: str | None = None, note: str | None = None) -> Action:
+        """The portal confirmed the effect (or a person did); ``result`` says what it showed."""
+        return self._transition(key, "done", now, owner, actor=actor, note=note, result=result)
 
-    def mark_failed(self, key: str, error: str, now: datetime) -> Action:
-        """The attempt failed and the portal shows it did not happen."""
-        return self._transition(key, "failed", now, error=error)
+    def mark_failed(self, key: str, error: str, now: datetime, owner: Owner | None = None,
+                    actor: str | None = None) -> Action:
+        """The attempt failed and the portal shows it did not happen (it may be tried again)."""
+        return self._transition(key, "failed", now, owner, actor=actor, note=error, error=error)
 
-    def _transition(self, key: str, state: str, now: datetime, **values) -> Action:
+    def mark_refused(self, key: str, words: str, now: datetime, owner: Owner | None = None) -> Action:
+        """The portal said no, in ``words``; nothing happened there. A person takes it."""
+        return self._transition(key, "refused", now, owner, note=words, error=words)
+
+    def mark_in_doubt(self, key: str, why: str, now: datetime, owner: Owner | None = None) -> Action:
+        """The outcome cannot be read back from the portal: no bot acts on it again."""
+        return self._transition(key, "in_doubt", now, owner, note=why, error=why)
+
+    def decide_doubt(self, key: str, *, done: bool, person: str, note: str, now: datetime) -> Action:
+        """A person's decision on an action in doubt, journaled with their name and note:
+        done (it happened), or not done (it did not: the bot may act again)."""
+        if not note.strip():
+            raise ValueError("a decision needs a note")
+        current = self.get_action(key)
+        if current is None:
+            raise KeyError(f"no action with key {key!r} in the journal")
+        if current.state != "in_doubt":
+            raise ValueError(f"action {key!r} is {current.state}, not in doubt")
+        actor = f"person:{person}"
+        if done:
+            return self.mark_done(key, {**(current.result or {}), "how": "decided done by a person", "by": person,
+                                        "note": note}, now, actor=actor, note=note)
+        return self.mark_failed(key, f"decided not done by {person}: {note}", now, actor=actor)
+
+    def _transition(self, key: str, state: str, now: datetime, owner: Owner | None = None, *,
+                    actor: str | None = None, note: str | None = None, **values) -> Action:
         _require_aware(now)
         with self.write() as conn:
             current = _select_action(conn, key)
             if current is None:
                 raise KeyError(f"no action with key {key!r} in the journal")
+            if owner is not None and current.owner_run not in (None, owner.run_id):
+                raise LockLost(f"action {key!r} is now owned by {current.owner}, not by {owner}: not acting")
             if current.state not in _ALLOWED_FROM[state]:
                 raise ValueError(f"action {key!r} is {current.state}; it cannot become {state}")
             conn.execute(actions_table.update().where(actions_table.c.key == key).values(
                 state=state, updated_at=now, **values))
+            who = owner or Owner(current.owner_run or current.run_id, current.owner_host or socket.gethostname(),
+                                 current.owner_pid or os.getpid())
+            _event(conn, key, now, current.state, state, who, note, actor)
             return _select_action(conn, key)
+
+    def retarget(self, key: str, payload: dict, now: datetime, owner: Owner, note: str) -> Action:
+        """Change what an action that never happened will do (a person corrected the agent)."""
+        _require_aware(now)
+        with self.write() as conn:
+            current = _select_action(conn, key)
+            if current is None or current.state not in _OPEN:
+                raise ValueError(f"action {key!r} cannot be changed now")
+            conn.execute(actions_table.update().where(actions_table.c.key == key).values(
+                payload=payload, state="failed" if current.state == "in_flight" else current.state, updated_at=now))
+            _event(conn, key, now, current.state, current.state, owner, f"payload changed: {note}")
+            return _select_action(conn, key)
+
+    def events(self, key: str | None = None) -> list[ActionEvent]:
+        """The audit trail of the journal (of one key), oldest first."""
+        query = sa.select(events_table).order_by(events_table.c.id)
+        if key is not None:
+            query = query.where(events_table.c.key == key)
+        with self.read() as conn:
+            return [_record(ActionEvent, row) for row in conn.execute(query)]
+
+    def find_marker(self, marker: str) -> Action | None:
+        """The journal row whose act carries ``marker`` (markers are unique by construction)."""
+        with self.read() as conn:
+            row = conn.execute(sa.select(actions_table).where(actions_table.c.marker == marker)
+                               .order_by(actions_table.c.id).limit(1)).first()
+        return None if row is None else _record(Action, row)
+
+    def is_empty(self, bot: str) -> bool:
+        """Whether the store remembers nothing of ``bot``: no run before, no journal row."""
+        with self.read() as conn:
+            ran = conn.execute(sa.select(sa.func.count()).select_from(runs_table).where(
+                runs_table.c.bot == bot, runs_table.c.ended_at.is_not(None))).scalar()
+            acted = conn.execute(sa.select(sa.func.count()).select_from(actions_table).where(
+                actions_table.c.bot == bot)).scalar()
+        return not ran and not acted
 
     def get_action(self, key: str) -> Action | None:
         """The journal entry for ``key``, or None."""
@@ -337,12 +495,49 @@ class Store:
             return [_record(Action, row) for row in conn.execute(query)]
 
     def unfinished(self, bot: str) -> list[Action]:
-        """The bot's actions still in intent or in_flight, oldest first: check these first."""
+        """The bot's actions still to finish (intent, in flight, or failed: the portal showed it
+        not done, so it is tried again), oldest first: a run checks these before new work."""
         query = (sa.select(actions_table)
                  .where(actions_table.c.bot == bot, actions_table.c.state.in_(_UNFINISHED))
                  .order_by(actions_table.c.created_at, actions_table.c.id))
         with self.read() as conn:
             return [_record(Action, row) for row in conn.execute(query)]
+
+
+def _event(conn: sa.Connection, key: str, now: datetime, before: str | None, after: str, owner: Owner,
+           note: str | None, actor: str | None = None) -> None:
+    conn.execute(events_table.insert().values(key=key, at=now, from_state=before, to_state=after,
+                                              actor=actor or f"run:{owner.run_id}", host=owner.host,
+                                              pid=owner.pid, note=note))
+
+
+def _may_be_alive(conn: sa.Connection, action: Action, now: datetime) -> bool:
+    """Could the run that owns ``action`` still act on it? Only a provably gone owner is not:
+    its run recorded its end, or it was a process of this host that no longer exists, or
+    (on another host, where we cannot look) its lease has run out."""
+    if action.owner_run is None:
+        return False  # a row from before owners were kept: the run lock proves it is ours
+    ended = conn.execute(sa.select(runs_table.c.ended_at).where(runs_table.c.run_id == action.owner_run)).scalar()
+    if ended is not None:
+        return False
+    lease_over = action.lease_until is not None and action.lease_until <= now
+    if action.owner_host == socket.gethostname():
+        if action.owner_pid == os.getpid():
+            return False  # an earlier run of this very process, which is running us now
+        return _pid_alive(action.owner_pid) and not lease_over
+    return not lease_over
+
+
+def _pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)  # signal 0: only asks whether the process exists
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
 
 
 def _is_busy(error: BaseException) -> bool:

@@ -13,8 +13,10 @@ from datetime import datetime, timezone
 import sqlalchemy as sa
 from sqlalchemy.types import TypeDecorator
 
-#: The states of a journal entry (DESIGN §5): intent → in_flight → done, or failed / abandoned.
-ACTION_STATES = ("intent", "in_flight", "done", "failed", "abandoned")
+#: The states of a journal entry (DESIGN §5): intent → in_flight → done; failed (the portal
+#: shows it did not happen: may be tried again); refused (the portal said no: a person's);
+#: in_doubt (the outcome cannot be read back: never acted on again by a bot, a person decides).
+ACTION_STATES = ("intent", "in_flight", "done", "failed", "abandoned", "refused", "in_doubt")
 
 
 class UtcDateTime(TypeDecorator):
@@ -109,6 +111,13 @@ actions = sa.Table(
     sa.Column("error", sa.Text, nullable=True),
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+    # who may act on the row now, and until when (a dead owner's row is taken over)
+    sa.Column("owner_run", sa.String(64), nullable=True),
+    sa.Column("owner_host", sa.String(255), nullable=True),
+    sa.Column("owner_pid", sa.Integer, nullable=True),
+    sa.Column("lease_until", UtcDateTime, nullable=True),
+    # the short text the act carries at the portal, searched there before acting
+    sa.Column("marker", sa.String(32), nullable=True),
     sa.UniqueConstraint("key", name="uq_actions_key"),
     sa.ForeignKeyConstraint(["run_id"], ["runs.run_id"], name="fk_actions_run_id"),
     sa.CheckConstraint(
@@ -116,4 +125,21 @@ actions = sa.Table(
         name="ck_actions_state",
     ),
     sa.Index("ix_actions_bot_state", "bot", "state"),
+    sa.Index("ix_actions_marker", "marker"),
+)
+
+#: Every change of state of every journal row: who (a run, or a person), where, when, why.
+action_events = sa.Table(
+    "action_events",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("key", sa.String(255), nullable=False),
+    sa.Column("at", UtcDateTime, nullable=False),
+    sa.Column("from_state", sa.String(16), nullable=True),
+    sa.Column("to_state", sa.String(16), nullable=False),
+    sa.Column("actor", sa.String(128), nullable=False),
+    sa.Column("host", sa.String(255), nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Index("ix_action_events_key", "key"),
 )
