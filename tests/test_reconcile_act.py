@@ -50,6 +50,9 @@ class FakeOtomax:
     def ticket(self, ticket_id):
         return self.tickets.get(ticket_id)
 
+    def balance_log(self, note_contains=None):
+        return [e for e in getattr(self, "log", []) if note_contains is None or note_contains in e.note]
+
     def approve_ticket(self, ticket_id):
         self.clicks += 1
         failure = self.fail.pop(0) if self.fail else None
@@ -214,3 +217,26 @@ def test_escalation_notified_once_even_when_recovered(setup):
     executor(store, ledger, otomax, inbox).carry_out(outcome)
     executor(store, ledger, otomax, inbox).recover()
     assert len(inbox.sent) == 1 and ledger.escalations()[0].notified_at is not None
+
+
+@dataclass(frozen=True)
+class Entry:
+    agent_id: str
+    amount: int
+    note: str
+
+
+def test_a_line_already_credited_by_hand_is_recorded_resolved_not_escalated_again(setup):
+    """The store was lost (or is another host's): the balance log still shows finance's add with
+    the line's marker, so the line's new escalation is closed as resolved, never sent again."""
+    from bots.reconcile.act import line_marker
+
+    store, ledger = setup
+    otomax = FakeOtomax()  # no ticket: the line escalates
+    [outcome] = plan(ledger, otomax)
+    otomax.log = [Entry("AG7", 500123, f"{line_marker(outcome.fingerprint)} transfer manual Budi")]
+    inbox = Inbox()
+    executor(store, ledger, otomax, inbox).carry_out(outcome)
+    [escalation] = ledger.escalations()
+    assert (escalation.status, escalation.agent_id) == ("RESOLVED", "AG7") and inbox.sent == []
+    assert store.get_action(f"manual:{outcome.fingerprint}").result["how"] == "found in the balance log"

@@ -56,6 +56,7 @@ class Executor:
         self.store, self.ledger, self.otomax, self.now = store, ledger, otomax, now
         self.journal = journal or Journal(store, BOT, run_id, now, crash=crash)
         self.notify = NotifyOnce(self.journal, notifier, inbox)
+        self._adds: dict | None = None
 
     # -- recovery: unfinished work of an earlier run comes first -----------------------------------
     def recover(self) -> list[Outcome]:
@@ -143,8 +144,41 @@ class Executor:
     def _settle(self, outcome: Outcome) -> Outcome:
         self.ledger.record(outcome, self.now())
         if outcome.escalates:
-            self._announce(self.ledger.escalate(outcome, self.now()))
+            escalation_id = self.ledger.escalate(outcome, self.now())
+            if not self._credited_by_hand(escalation_id, outcome.fingerprint):
+                self._announce(escalation_id)
         return outcome
+
+    def _credited_by_hand(self, escalation_id: int, fingerprint: str) -> bool:
+        """Was this line already credited by hand (its marker is in the balance log)? Then a
+        store that forgot it (lost, restored, another host's) records it resolved: finance
+        must not be asked to credit it a second time."""
+        escalation = self.ledger.escalations(escalation_id=escalation_id)[0]
+        if escalation.status != "OPEN" or escalation.notified_at is not None:
+            return False
+        entry = self._manual_adds().get(line_marker(fingerprint))
+        if entry is None:
+            return False
+        from bots.escalations import manual_key
+
+        found = {"how": "found in the balance log", "agent_id": entry.agent_id, "amount": entry.amount}
+        self.journal.once(Effect(manual_key(fingerprint), "manual_credit",
+                                 {"agent_id": entry.agent_id, "amount": entry.amount, "note": entry.note},
+                                 lambda fresh: found, _never, marker=line_marker(fingerprint), point="manual"))
+        self.ledger.close_escalation(escalation_id, "RESOLVED", self.now(), entry.agent_id,
+                                     f"found in the balance log: {entry.note}")
+        logger.warning("ESK-{}: {} was already added by hand to {} ({}): recorded as resolved",
+                       escalation_id, rupiah(entry.amount), entry.agent_id, line_marker(fingerprint))
+        return True
+
+    def _manual_adds(self) -> dict:
+        """The balance log's adds that carry a line's marker, read once per run (by marker)."""
+        if self._adds is None:
+            self._adds = {}
+            for entry in self.otomax.balance_log(note_contains="BOT:M-"):
+                marker = entry.note.split(" ", 1)[0]
+                self._adds.setdefault(marker, entry)
+        return self._adds
 
     def _announce(self, escalation_id: int) -> None:
         escalation = self.ledger.escalations(escalation_id=escalation_id)[0]
@@ -157,6 +191,10 @@ class Executor:
                 f"(atau --reject --note TEKS)")
         if self.notify(f"notify:line:{escalation.fingerprint}", marker, title, body):
             self.ledger.mark_notified(escalation_id, self.now())
+
+
+def _never() -> dict:
+    raise AssertionError("a manual add found in the balance log is never made again")
 
 
 def _before_transfer(approved_at: datetime, when: datetime | date) -> bool:
