@@ -16,3 +16,15 @@ echo "setup: installing the project and its test tools into .venv"
 
 echo "setup: finding a browser"
 .venv/bin/python -m bots.browser ensure
+
+# PostgreSQL's server binaries, for the store tests that run on PostgreSQL too (the run lock's
+# advisory lock); Debian's package, installed as root when missing. Without it those tests
+# say why they were skipped.
+if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "setup: installing Debian's postgresql"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null 2>&1 \
+      || { apt-get update -qq >/dev/null 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null; } \
+      || echo "setup: could not install postgresql (the PostgreSQL tests will be skipped)"
+  fi
+fi
