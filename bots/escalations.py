@@ -14,6 +14,7 @@ it (the add is verified). The agent is checked on the server before anything is 
 
 from __future__ import annotations
 
+import getpass
 import re
 
 from loguru import logger
@@ -80,6 +81,9 @@ def resolve(settings: Settings, escalation: str | int, *, agent: str | None, not
         credit = _amount(esk, amount)
         if esk.status != "OPEN":
             return _already_closed(esk, agent, credit, reject)
+        if esk.code == "PENDING_REVERSED" and not reject:  # the bank took the money back: never credit it
+            raise BusinessError(f"ESK-{esk.id} is PENDING_REVERSED: the bank never booked this money, so it "
+                                "cannot be credited; take back any credit named in it, then close it with --reject")
         with scope.browser() as browser:
             otomax = OtomaxAdmin(browser, settings.portal("otomax"), attempts=settings.retry_attempts,
                                  backoff_seconds=settings.retry_backoff_seconds)
@@ -191,6 +195,9 @@ def credit_once(journal: Journal, otomax, fingerprint: str, agent: str, amount: 
 
     existing = journal.store.get_action(key)
     payload = {"agent_id": agent, "amount": amount, "note": note}
+    if existing is not None and existing.state == "refused":
+        # finance asks again (the server refused before: a daily limit, an agent blocked then)
+        existing = journal.store.retry_refused(key, getpass.getuser(), journal.now())
     if existing is not None and existing.state in ("intent", "in_flight", "failed") and \
             (existing.payload.get("agent_id"), existing.payload.get("amount")) != (agent, amount) and \
             check(True) is None:

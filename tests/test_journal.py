@@ -203,3 +203,12 @@ def test_an_act_the_portal_accepts_but_does_not_show_is_in_doubt(store):
     portal = Portal()
     settled = journal(store).once(portal.effect(verify=lambda answer: None))
     assert settled.state == "in_doubt" and "does not show it" in settled.words
+
+
+def test_a_person_may_ask_again_after_a_refusal_and_it_is_journaled(store):
+    portal = Portal()
+    portal.script = ["refuse"]
+    assert journal(store).once(portal.effect()).state == "refused"
+    store.retry_refused("manual:L1", "siti", T0)
+    assert journal(store, "run-2").once(portal.effect()).state == "done" and portal.done == ["manual:L1"]
+    assert ("refused", "failed", "person:siti") in [(e.from_state, e.to_state, e.actor) for e in store.events("manual:L1")]

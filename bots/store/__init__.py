@@ -41,11 +41,12 @@ _BUSY = "bots_busy_timeout_ms"
 # Which states each transition may start from. `in_flight` again is a retry after a crash or
 # a failure, once the portal showed nothing happened; `done` from `intent` or `failed` is
 # what the portal check finds when the effect happened without us recording it. Only a
-# person moves a row out of `in_doubt` (done, or failed: "it did not happen, try again").
+# person moves a row out of `in_doubt` (done, or failed: "it did not happen, try again") or
+# out of `refused` (failed: "try again", e.g. finance after the server's daily limit).
 _ALLOWED_FROM = {
     "in_flight": {"intent", "in_flight", "failed"},
     "done": {"intent", "in_flight", "failed", "in_doubt"},
-    "failed": {"intent", "in_flight", "in_doubt"},
+    "failed": {"intent", "in_flight", "in_doubt", "refused"},
     "refused": {"intent", "in_flight", "failed"},
     "in_doubt": {"intent", "in_flight", "failed"},
 }
@@ -442,6 +443,11 @@ class Store:
                                  current.owner_pid or os.getpid())
             _event(conn, key, now, current.state, state, who, note, actor)
             return _select_action(conn, key)
+
+    def retry_refused(self, key: str, person: str, now: datetime) -> Action:
+        """A person asks again for an act the portal refused: the row may be tried again."""
+        return self.mark_failed(key, f"tried again by {person} after the portal refused it", now,
+                                actor=f"person:{person}")
 
     def retarget(self, key: str, payload: dict, now: datetime, owner: Owner, note: str) -> Action:
         """Change what an action that never happened will do (a person corrected the agent)."""
