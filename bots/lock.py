@@ -91,9 +91,10 @@ class RunLock:
     def fence(self) -> None:
         """Raise LockLost unless we still hold the lock on the file that is at the path now
         (a lock folder deleted and made again would let a second run take a new file)."""
-        fd = getattr(getattr(self._lock, "_context", None), "lock_file_fd", None)
+        fd = getattr(getattr(self._lock, "_context", None), "lock_file_fd", None)  # filelock's own fd
         try:
-            held = self._lock.is_locked and fd is not None and os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            same_file = fd is None or os.fstat(fd).st_ino == os.stat(self.path).st_ino
+            held = self._lock.is_locked and self.path.exists() and same_file
         except OSError:
             held = False
         if not held:

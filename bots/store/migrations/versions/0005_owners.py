@@ -30,6 +30,9 @@ def upgrade() -> None:
         batch.add_column(sa.Column("lease_until", UtcDateTime, nullable=True))
         batch.add_column(sa.Column("marker", sa.String(32), nullable=True))
     op.create_index("ix_actions_marker", "actions", ["marker"])
+    # Before this revision a ticket approval the server refused (expired, approved by another)
+    # ended `failed`; `failed` now means "not done, try again", so those become `refused`.
+    op.execute("UPDATE actions SET state = 'refused' WHERE state = 'failed' AND kind = 'approve_ticket'")
     op.create_table(
         "action_events",
         sa.Column("id", sa.Integer, primary_key=True),
