@@ -158,8 +158,8 @@ class Ledger:
         return found
 
     def claimed_tickets(self) -> set[str]:
-        """Tickets a line of ours has paid or is paying (any approval not failed)."""
-        return {a.payload["ticket_id"] for a in self.approvals() if a.state != "failed"}
+        """Tickets a line of ours has paid or is paying (any approval not failed or refused)."""
+        return {a.payload["ticket_id"] for a in self.approvals() if a.state not in ("failed", "refused")}
 
     def lines_of(self, day: date) -> list:
         """The day's statement lines with what the workbook shows of them (not their identity
