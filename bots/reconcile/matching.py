@@ -99,13 +99,7 @@ def _before(moment: datetime, when: datetime | date) -> bool:
 
 
 def _expired(ticket: TicketLike, when: datetime | date) -> bool:
-    if ticket.status == "EXPIRED":
-        return True
-    if ticket.expires_at is None:
-        return False
-    if isinstance(when, datetime):
-        return when > ticket.expires_at
-    return when > ticket.expires_at.astimezone(JAKARTA).date()
+    return ticket.status == "EXPIRED" or _expired_before(ticket, when)
 
 
 def _expired_before(ticket: TicketLike, when: datetime | date) -> bool:
