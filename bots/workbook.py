@@ -44,12 +44,27 @@ class Rows:
         return iter(self.make())
 
 
+@dataclass(frozen=True)
+class BarChart:
+    """A clustered bar chart of a sheet's rows: categories from one column, a series per
+    other column; drawn on `on` (another sheet of the workbook, or this one) at `anchor`."""
+
+    title: str
+    categories: int                  # 1-based column of the category labels
+    series: tuple[int, ...]          # 1-based columns of the values
+    on: str | None = None
+    anchor: str = "F2"
+    y_title: str = "Rp"
+
+
 @dataclass
 class Sheet:
     name: str
     columns: list[Column]
     rows: Iterable[Iterable[Any]]
     title: list[str] = field(default_factory=list)  # lines above the header (a header block)
+    table: bool = False              # an Excel table with a totals row (sums of the rupiah columns)
+    chart: BarChart | None = None
 
 
 def cell_value(value, kind: str):
@@ -72,13 +87,50 @@ def build(sheets: list[Sheet]):
     from openpyxl import Workbook  # here, not at the top: a bot's start need not pay for openpyxl
 
     book = Workbook(write_only=True)
+    made = {}
     for spec in sheets:
-        _write_sheet(book, spec)
+        made[spec.name] = _write_sheet(book, spec)
+    for spec in sheets:
+        if spec.chart is not None:
+            _add_chart(book, made, spec)
     return book
 
 
+def _print_setup(sheet, header_row: int) -> None:
+    """Landscape, fit to the page's width, the header rows repeated on every page, page numbers."""
+    sheet.page_setup.orientation = "landscape"
+    sheet.page_setup.paperSize = "9"  # A4
+    sheet.page_setup.fitToWidth = 1
+    sheet.page_setup.fitToHeight = 0
+    sheet.sheet_properties.pageSetUpPr.fitToPage = True
+    sheet.print_title_rows = f"1:{header_row}"
+    sheet.oddFooter.center.text = "Halaman &P dari &N"
+    sheet.oddFooter.left.text = "&A"
+    sheet.oddHeader.right.text = "&F"
+
+
+def _add_chart(book, made: dict, spec: Sheet) -> None:
+    from openpyxl.chart import BarChart as XlBarChart
+    from openpyxl.chart import Reference
+
+    sheet, header_row, count = made[spec.name]
+    chart_spec = spec.chart
+    if count == 0 or chart_spec is None:
+        return
+    chart = XlBarChart()
+    chart.type, chart.grouping, chart.title = "col", "clustered", chart_spec.title
+    chart.y_axis.title = chart_spec.y_title
+    chart.height, chart.width = 8, 18
+    for column in chart_spec.series:
+        chart.add_data(Reference(sheet, min_col=column, min_row=header_row, max_row=header_row + count),
+                       titles_from_data=True)
+    chart.set_categories(Reference(sheet, min_col=chart_spec.categories, min_row=header_row + 1,
+                                   max_row=header_row + count))
+    target = made[chart_spec.on][0] if chart_spec.on in made else sheet
+    target.add_chart(chart, chart_spec.anchor)
+
+
 def _write_sheet(book, spec: Sheet) -> None:
-    from openpyxl.cell.cell import Cell
     from openpyxl.styles import Alignment, Font, PatternFill
     from openpyxl.utils import get_column_letter
 
@@ -93,23 +145,78 @@ def _write_sheet(book, spec: Sheet) -> None:
     sheet.freeze_panes = f"A{header_row + 1}"
     head: list[list] = []
     for number, line in enumerate(spec.title):
-        cell = Cell(sheet, 1, 1, line)
+        cell = text_cell(sheet, line)
         if number == 0:
             cell.font = Font(bold=True, size=13)
         head.append([cell])
     header = []
     for column in spec.columns:
-        cell = Cell(sheet, 1, 1, column.header)
+        cell = text_cell(sheet, column.header)
         cell.font, cell.alignment = Font(bold=True), Alignment(vertical="center")
         cell.fill = PatternFill("solid", fgColor=HEADER_FILL)
         header.append(cell)
     head.append(header)
-    count = _stream(sheet, head, rows, [c.kind for c in spec.columns])
+    _print_setup(sheet, header_row)
+    totals = _totals_row(spec) if spec.table else None
+    count = _stream(sheet, head, rows, [c.kind for c in spec.columns], totals)
     last = get_column_letter(max(1, len(spec.columns)))
-    sheet.auto_filter.ref = f"A{header_row}:{last}{header_row + count}"
+    if spec.table and count:
+        _add_table(sheet, spec, header_row, count)
+    else:  # a table filters itself; a sheet filter beside it would make Excel repair the file
+        sheet.auto_filter.ref = f"A{header_row}:{last}{header_row + count}"
+    return sheet, header_row, count
 
 
-def _stream(sheet, head: list[list], rows, kinds: list[str]) -> int:
+def _totals_row(spec: Sheet):
+    """A function of the data's last row: the totals row's cells (SUBTOTAL of each rupiah column)."""
+    from openpyxl.utils import get_column_letter
+
+    header_row = len(spec.title) + 1
+
+    def row(last_row: int) -> list:
+        cells: list = []
+        for number, column in enumerate(spec.columns, start=1):
+            letter = get_column_letter(number)
+            if column.kind == "rupiah":
+                cells.append(f"=SUBTOTAL(109,{letter}{header_row + 1}:{letter}{last_row})")
+            else:
+                cells.append("Total" if number == 1 else None)
+        return cells
+    return row
+
+
+def _add_table(sheet, spec: Sheet, header_row: int, count: int) -> None:
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.table import Table, TableColumn, TableStyleInfo
+
+    last = get_column_letter(len(spec.columns))
+    name = "T_" + re.sub(r"[^A-Za-z0-9_]", "_", spec.name)
+    table = Table(displayName=name, name=name, ref=f"A{header_row}:{last}{header_row + count + 1}",
+                  totalsRowCount=1)
+    table.tableStyleInfo = TableStyleInfo(name="TableStyleLight9", showRowStripes=True)
+    seen: set[str] = set()
+    for number, column in enumerate(spec.columns, start=1):
+        header = column.header
+        while header in seen:
+            header += " "
+        seen.add(header)
+        table_column = TableColumn(id=number, name=header)
+        if column.kind == "rupiah":
+            table_column.totalsRowFunction = "sum"
+        elif number == 1:
+            table_column.totalsRowLabel = "Total"
+        table.tableColumns.append(table_column)
+    table.autoFilter = None
+    from openpyxl.worksheet.filters import AutoFilter
+    table.autoFilter = AutoFilter(ref=f"A{header_row}:{last}{header_row + count}")
+    import warnings
+
+    with warnings.catch_warnings():  # "add table columns manually": they are, above
+        warnings.simplefilter("ignore", UserWarning)
+        sheet.add_table(table)
+
+
+def _stream(sheet, head: list[list], rows, kinds: list[str], totals=None) -> int:
     """The sheet's rows into its write-only stream.
 
     openpyxl builds a cell object and an XML element for every cell, which is most of the
@@ -135,22 +242,75 @@ def _stream(sheet, head: list[list], rows, kinds: list[str]) -> int:
         for number, row in enumerate(rows, start=len(head) + 1):
             text = fast.row(number, row) if fast else None
             if text is None:
-                cells = [value if style is None or value is None else Cell(sheet, 1, 1, cell_value(value, kind), style)
-                         for value, kind, style in zip(row, kinds, styles)]
+                cells = [_cell(sheet, value, kind, style) for value, kind, style in zip(row, kinds, styles)]
                 writer.write_row(xf, sheet._values_to_row(cells, number), number)
             else:
                 raw(text)
+        count = number - len(head)
+        if totals is not None and count:
+            cells = [None if value is None else
+                     Cell(sheet, 1, 1, value, styles[n]) if styles[n] is not None else Cell(sheet, 1, 1, value)
+                     for n, value in enumerate(totals(number))]
+            for cell in cells:
+                if cell is not None:
+                    cell.font = _bold()
+            writer.write_row(xf, sheet._values_to_row(cells, number + 1), number + 1)
     writer.xf.send(None)
     sheet._rows = _finished()  # what close() expects once the rows are written
     return number - len(head)
+
+
+def _cell(sheet, value, kind: str, style):
+    """One cell of a row openpyxl writes: text stays text, numbers and dates typed."""
+    from openpyxl.cell.cell import Cell
+
+    if value is None:
+        return None
+    if isinstance(value, str) and (kind == "text" or not _numeric(value)):
+        return text_cell(sheet, value, style)
+    if style is None:
+        return value
+    return Cell(sheet, 1, 1, cell_value(value, kind), style)
+
+
+def _numeric(text: str) -> bool:
+    try:
+        return Decimal(text).is_finite()
+    except ArithmeticError:
+        return False
+
+
+def _bold():
+    from openpyxl.styles import Font
+
+    return Font(bold=True)
 
 
 def _finished():
     yield
 
 
-# the control characters openpyxl refuses in a cell (its ILLEGAL_CHARACTERS_RE)
-_ILLEGAL = re.compile(r"[\000-\010]|[\013-\014]|[\016-\037]")
+# control characters (C0 but tab and line ends, DEL, C1): shown as visible escapes, never written raw
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+#: the first characters a spreadsheet reads as a formula (or DDE) when a cell is typed in
+FORMULA_STARTS = ("=", "+", "-", "@")
+
+
+def visible(text: str) -> str:
+    """Text from outside with its control characters as visible escapes (`\\x07`), for
+    workbooks and logs; what it stands for (a line's identity) is never changed by this."""
+    if _CONTROL.search(text) is None:
+        return text
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+
+
+def text_cell(sheet, value: str, style=None):
+    """A cell holding `value` as text, whatever it starts with (`=HYPERLINK(…)` stays text)."""
+    from openpyxl.cell.cell import Cell
+
+    cell = Cell(sheet, 1, 1, None, style) if style is not None else Cell(sheet, 1, 1)
+    cell._value, cell.data_type = visible(value), "s"
+    return cell
 
 
 class _RowXml:
@@ -178,8 +338,10 @@ class _RowXml:
                 if kind_of is str:
                     if not value:
                         continue
-                    if len(value) > 32767 or value[0] == "=" or _ILLEGAL.search(value):
-                        return None  # too long, a formula, control characters: openpyxl decides
+                    if len(value) > 32767:
+                        return None  # too long: openpyxl decides
+                    # an inline string is text in every spreadsheet: `=…` stays text here
+                    value = visible(value)
                     if "&" in value or "<" in value or ">" in value:
                         value = value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
                     space = ' xml:space="preserve"' if value[0].isspace() or value[-1].isspace() else ""
@@ -269,6 +431,7 @@ def write(path: Path, sheets: list[Sheet]) -> tuple[Path, str | None]:
     os.close(handle)
     try:
         book.save(temporary)
+        os.chmod(temporary, 0o666 & ~_umask())  # mkstemp makes it 0600: readable as the umask says
         try:
             os.replace(temporary, path)
             return path, None
@@ -279,6 +442,12 @@ def write(path: Path, sheets: list[Sheet]) -> tuple[Path, str | None]:
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _free_name(path: Path) -> Path:

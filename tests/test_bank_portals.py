@@ -10,7 +10,7 @@ from decimal import Decimal
 import pytest
 
 from bots.errors import PortalUnavailable
-from bots.parsers import parse_statement, pending_match_key
+from bots.parsers import parse_statement, pending_match_key, with_occurrences
 from bots.portals.bank import BankAccount, BankPortal
 from bots.portals.session import PortalBrowser
 from bots.settings import load_settings
@@ -204,11 +204,13 @@ def test_a_bca_mutation_is_pending_for_five_minutes_then_posted(fresh_world):
         "description": "TRSF E-BANKING CR 2311/FTSCY/WS95051 500231.00 CAHAYA CELL"})
     person = logged_in(fresh_world, "bca")
     pending = parse_statement(download(person, "bca", BCA2, "bca-individual")[2], "p.csv").lines[-1]
-    assert pending.pending and pending.posted_on is None and pending.amount == 500231
+    # dated by the bank's transaction day its description carries (2311), not by when it is read
+    assert pending.pending and pending.posted_on == END and pending.amount == 500231
     fresh_world.post("/__mock/clock", {"advance": "10m"})
     posted = parse_statement(download(person, "bca", BCA2, "bca-individual")[2], "q.csv").lines[-1]
     assert not posted.pending and posted.posted_on == END
     assert pending_match_key(posted) == pending_match_key(pending)
+    assert with_occurrences([posted])[0][1] == with_occurrences([pending])[0][1]  # one identity throughout
     # the pending window is KlikBCA's: other banks post at once
     fresh_world.post("/__mock/rows/mutations", {
         "bank": "bni", "account_no": BNI, "posted_at": "-1m", "amount": "750049", "direction": "CR",

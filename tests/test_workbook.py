@@ -67,3 +67,26 @@ def test_rows_written_as_raw_xml_read_back_as_openpyxl_would_write_them(tmp_path
     assert got[2] == ["plain", None, None, 42]
     assert got[3] == [None, 0, datetime(2026, 11, 25), None]
     assert sheet["B2"].number_format == '"Rp" #,##0' and sheet["C3"].number_format == "DD/MM/YYYY"
+
+
+OUTSIDE = ["=HYPERLINK(\"http://x\",\"klik\")", "=cmd|' /C calc'!A0", "+62 812", "-1+2", "@SUM(A1)",
+           "bell\x07 esc\x1b del\x7f", "<script>alert(1)</script>"]
+
+
+def test_text_from_outside_is_text_in_both_row_writers(tmp_path):
+    """Descriptions starting with = + - @ stay text (never a formula), control characters are
+    visible escapes; the fast raw-XML rows and the rows openpyxl writes agree."""
+    from bots.workbook import visible
+
+    columns = [Column("Keterangan"), Column("Lain")]
+    fast = [[text, "x"] for text in OUTSIDE]
+    slow = [[text, Decimal("1.5")] for text in OUTSIDE]  # a Decimal in a text column: openpyxl's path
+    path, _ = write(tmp_path / "t.xlsx", [Sheet("Cepat", columns, fast), Sheet("Lambat", columns, slow),
+                                          Sheet("Judul", columns, [], title=["=1+1 judul\x01"])])
+    book = load_workbook(path)
+    for name in ("Cepat", "Lambat"):
+        cells = [row[0] for row in book[name].iter_rows(min_row=2)]
+        assert [c.data_type for c in cells] == ["s"] * len(OUTSIDE), name
+        assert [c.value for c in cells] == [visible(t) for t in OUTSIDE], name
+        assert cells[5].value == "bell\\x07 esc\\x1b del\\x7f"
+    assert book["Judul"]["A1"].data_type == "s" and book["Judul"]["A1"].value == "=1+1 judul\\x01"

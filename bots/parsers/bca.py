@@ -17,7 +17,7 @@ mutations); without a preamble it is one only when the caller supplies ``account
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 
 from bots.errors import InputFileError
@@ -139,9 +139,41 @@ class KlikBcaExport:
                 description = " ".join(row[1].split())  # normalise_description, inlined
                 if description[:1] == "'":
                     description = description[1:].lstrip()
+                pending = posted_on is None
+                if pending:
+                    posted_on = pending_date(description, period, today)
                 append(line_of("bca", account, posted_on, None, description, amount,
-                               direction, balance, posted_on is None, line))
+                               direction, balance, pending, line))
         return lines, {}
+
+
+# KlikBCA writes the transaction's DDMM in a transfer's description: TRSF E-BANKING CR 2311/FTSCY/…
+_TRANSACTION_DAY = re.compile(r"\b(?:CR|DB)\s+(\d{2})(\d{2})/")
+#: a pending row older than this is not one (the DDMM is then no transaction date)
+PENDING_DAYS = 7
+
+
+def pending_date(description: str, period: tuple[date, date] | None,
+                 today: date | None) -> date | None:
+    """A PEND row's transaction date as the bank writes it in the description, or None.
+
+    The date must fall in the last PENDING_DAYS up to the period's end (or ``today``):
+    a row is pending for hours, not weeks, so anything else is not a transaction date.
+    """
+    match = _TRANSACTION_DAY.search(description)
+    end = period[1] if period else today
+    if match is None or end is None:
+        return None
+    try:
+        found = _row_date(f"{match[1]}/{match[2]}", period, today)
+    except ValueError:
+        return None
+    if period is not None and found > end:  # a DDMM of last year, in a January statement
+        try:
+            found = found.replace(year=found.year - 1)
+        except ValueError:
+            return None
+    return found if end - timedelta(days=PENDING_DAYS) <= found <= end else None
 
 
 def _footer_kind(first_cell: str) -> str | None | bool:

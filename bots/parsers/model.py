@@ -3,33 +3,36 @@
 Every format parser returns a ``Statement`` of ``StatementLine`` values; nothing downstream
 knows which bank or export wrote them.
 
-Identity. ``fingerprint(line, occurrence)`` is a sha256 over the bank, the account, the
-posted date (``PEND`` while pending), the normalised description, the amount, the direction,
-the running balance and the line's occurrence number among identical lines of the same file.
-Overlapping downloads and re-imported files therefore give the same fingerprints for the
-same mutations: identical lines are numbered in file order, so two downloads that both cover
-a whole day number that day's identical lines alike (the date is part of the identity).
-``source_line`` and the time of day are left out on purpose (a preamble line more, or an
-export without times, must not change a line's identity).
+Identity (v2). ``fingerprint(line, occurrence)`` is a sha256 over what **every** export of the
+same money carries: the bank, the account, the day (the posted date; for a pending line the
+bank's transaction date when the export gives one, else ``PEND``), the description reduced to
+its letters and digits in upper case, the amount, the direction, and the line's occurrence
+number among lines identical in all of those in the same file. Left out on purpose: the
+running balance (KlikBCA Individual has it, Bisnis not), the time of day (not every export of
+a bank has it), ``source_line``, spacing, quotes, apostrophe guards, case and punctuation
+(Bisnis pads its descriptions; a file saved again may change them). So the same money read
+through Individual and Bisnis exports, two overlapping downloads or a file passed by hand is
+one line. Identical lines are numbered in file order; every export lists a day's lines in the
+bank's posting order and downloads cover whole days, so they number a day's lines alike.
 
-Pending lines. A KlikBCA ``PEND`` row has no date, and the balance printed beside it moves
-as other mutations post, so a pending line's fingerprint leaves the balance out: the same
-pending line downloaded twice keeps its fingerprint. Once posted it reappears with a date
-and a balance, and so with another fingerprint. ``pending_match_key`` is the part that
-survives posting — (bank, account, description, amount, direction) — so the caller can
-recognise the posted form of a pending line it already stored and supersede the pending
-record rather than count the mutation twice.
+Pending lines. A KlikBCA ``PEND`` row has no posted date; its day in the identity is the
+transaction date the bank writes in the description (``TRSF E-BANKING CR 2311/…``: 23/11),
+so it usually keeps its fingerprint once posted. ``pending_match_key`` is what survives
+posting whatever the date — (bank, account, description, amount, direction) — so the caller
+can recognise the posted form of a pending line whose posting date differs and supersede the
+pending record rather than count the mutation twice.
 """
 
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 
-FINGERPRINT_VERSION = "statement-line/v1"  # change only with a migration of stored fingerprints
+FINGERPRINT_VERSION = "statement-line/v2"  # change only with a migration of stored fingerprints
 
 _set = object.__setattr__  # bound once for StatementLine.__init__
 
@@ -40,7 +43,7 @@ class StatementLine:
 
     bank: str  # 'bca' | 'mandiri' | 'bri' | 'bni'
     account_no: str  # digits only
-    posted_on: date | None  # None for a BCA 'PEND row (pending, no date yet)
+    posted_on: date | None  # a BCA 'PEND row: the bank's transaction date if given, else None
     posted_at: datetime | None  # naive local time (WIB), when the export has a time
     description: str  # whitespace-normalised, apostrophe guard removed
     amount: Decimal  # rupiah, exact, always two decimal places, never negative
@@ -78,16 +81,23 @@ class Statement:
     closing_balance: Decimal | None = None  # saldo akhir, when the export states it
 
 
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]+")
+
+
+def identity_text(description: str) -> str:
+    """The description as the identity sees it: ASCII letters and digits only, upper case."""
+    return _NOT_ALNUM.sub("", description.upper())
+
+
 def _identity(line: StatementLine) -> tuple[str, ...]:
     """Everything a fingerprint covers except the occurrence number, as canonical text."""
     return (
         line.bank,
         line.account_no,
         "PEND" if line.posted_on is None else line.posted_on.isoformat(),
-        line.description,
+        identity_text(line.description),
         f"{line.amount:.2f}",
         line.direction,
-        "" if line.balance is None or line.pending else f"{line.balance:.2f}",
     )
 
 
@@ -125,7 +135,8 @@ def pending_match_key(line: StatementLine) -> tuple[str, str, str, str, str]:
     Date and running balance are not in it because posting sets the one and may change the
     other. Two equal pending lines (two identical fees) match posted lines one for one, in order.
     """
-    return (line.bank, line.account_no, line.description, f"{line.amount:.2f}", line.direction)
+    return (line.bank, line.account_no, identity_text(line.description), f"{line.amount:.2f}",
+            line.direction)
 
 
 def dump(statement: Statement) -> str:
@@ -140,7 +151,7 @@ def dump(statement: Statement) -> str:
         f"  closing: {money(statement.closing_balance)}  lines: {len(statement.lines)}",
     ]
     for line, print_ in with_occurrences(statement.lines):
-        when = "PEND" if line.pending else str(line.posted_on)
+        when = (f"PEND {line.posted_on}" if line.posted_on else "PEND") if line.pending else str(line.posted_on)
         if line.posted_at is not None and line.posted_at.date() == line.posted_on:
             when += f" {line.posted_at:%H:%M:%S}"
         elif line.posted_at is not None:  # BRI: booked on the next business day

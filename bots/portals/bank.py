@@ -15,14 +15,18 @@ Quirks handled here:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from bots.errors import PortalUnavailable, SessionExpired
 from bots.portals.base import PortalPage
 from bots.portals.parse import parse_rupiah
 
+_SHOWN_AT = re.compile(r"(?:Saldo per|per tanggal|Balance as of)\s+(\d{2}/\d{2}/\d{4} \d{2}:\d{2})", re.I)
+JAKARTA = ZoneInfo("Asia/Jakarta")
 MAX_DAYS = 31  # the longest period one statement may cover (every bank we use limits it so)
 _OPTION_VALUES = "select => [...select.options].map(option => option.value)"
 
@@ -60,9 +64,18 @@ class BankPortal(PortalPage):
     FORMATS = {"bank_bca": "bca-individual", "bank_mandiri": "mandiri-mcm",
                "bank_bri": "bri-cms", "bank_bni": "bni"}
 
+    #: the bank's own time, as the account list shows it ("Saldo per 23/11/2026 12:00 WIB")
+    shown_at: datetime | None = None
+
     def accounts(self) -> list[BankAccount]:
-        """The accounts on the "Daftar Rekening" page, with their balance (saldo) now."""
+        """The accounts on the "Daftar Rekening" page, with their balance (saldo) now; the
+        time the page states its balances at is kept in `shown_at` (the bank's clock)."""
         rows = self.read_all_pages("/", "Daftar Rekening")
+        with self._guard("reading the time of the balances"):
+            text = self.page.evaluate("() => document.body.innerText")
+        found = _SHOWN_AT.search(text or "")
+        self.shown_at = (datetime.strptime(found[1], "%d/%m/%Y %H:%M").replace(tzinfo=JAKARTA)
+                         if found else None)
         return [BankAccount(r["No. Rekening"], r["Nama Pemilik"], parse_rupiah(r["Saldo"]))
                 for r in rows]
 

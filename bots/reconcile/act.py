@@ -16,8 +16,11 @@ Every side effect goes through `Journal.once` (bots/journal.py): key, portal che
 
 from __future__ import annotations
 
+import hashlib
+import html
 from dataclasses import replace
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Callable
 
 from loguru import logger
@@ -27,9 +30,10 @@ from bots.errors import ActionRefused
 from bots.journal import Effect, Journal
 from bots.notify import NotifyOnce
 from bots.reconcile.ledger import Ledger
-from bots.reconcile.matching import (APPROVAL_REFUSED, JAKARTA, AUTO_CREDITED, NO_MATCHING_TICKET, TICKET_ALREADY_PROCESSED,
-                                     TICKET_EXPIRED, Outcome, rupiah)
+from bots.reconcile.matching import (APPROVAL_REFUSED, JAKARTA, AUTO_CREDITED, NO_MATCHING_TICKET, PENDING_REVERSED,
+                                     STATEMENT_GAP, TICKET_ALREADY_PROCESSED, TICKET_EXPIRED, Outcome, rupiah)
 from bots.store import Action, Store
+from bots.workbook import visible
 
 BOT = "reconcile_payments"
 
@@ -56,6 +60,7 @@ class Executor:
         self.store, self.ledger, self.otomax, self.now = store, ledger, otomax, now
         self.journal = journal or Journal(store, BOT, run_id, now, crash=crash)
         self.notify = NotifyOnce(self.journal, notifier, inbox)
+        self.notifies = getattr(notifier, "configured", True)  # False: nothing is ever sent (no NOTIFY_URLS)
         self._adds: dict | None = None
 
     # -- recovery: unfinished work of an earlier run comes first -----------------------------------
@@ -180,17 +185,57 @@ class Executor:
                 self._adds.setdefault(marker, entry)
         return self._adds
 
+    # -- a pending line reversed, a day that does not tie out ---------------------------------------------
+    def reversed(self, row) -> None:
+        """A PEND line gone without posting: PENDING_REVERSED to finance, naming the credit to take back."""
+        credited = row.code == AUTO_CREDITED and row.ticket_id
+        if credited:
+            reason = (f"Mutasi PEND hilang tanpa dibukukan bank: kredit tiket {row.ticket_id} ke {row.agent_id} "
+                      f"{rupiah(Decimal(row.amount))} HARUS DITARIK KEMBALI (uang tidak diterima)")
+        elif row.code and row.code != PENDING_REVERSED:
+            reason = f"Mutasi PEND hilang tanpa dibukukan bank (sebelumnya {row.code}); tidak ada yang dikredit bot"
+        else:
+            reason = "Mutasi PEND hilang tanpa dibukukan bank; tidak ada yang dikredit"
+        now = self.now()
+        self.ledger.reverse(row.fingerprint, PENDING_REVERSED, reason, now)
+        escalation_id = self.ledger.reopen_escalation(row.fingerprint, PENDING_REVERSED, reason, now)
+        logger.warning("ESK-{}: {} {} {} PEND line reversed by the bank{}", escalation_id, row.bank, row.account_no,
+                       rupiah(Decimal(row.amount)), f"; take back the credit of {row.ticket_id}" if credited else "")
+        self._announce(escalation_id)
+
+    def gap(self, bank: str, account_no: str, day: date, amount) -> None:
+        """STATEMENT_GAP: the day does not tie out after a wider read; finance is told once per amount."""
+        marker = f"BOT:G-{hashlib.sha256(f'{bank}|{account_no}|{day}|{amount}'.encode()).hexdigest()[:12]}"
+        title = f"[{marker}] {STATEMENT_GAP} {bank.upper()} {account_no} {day:%d/%m/%Y} {rupiah(abs(amount))}"
+        body = (f"Saldo rekening {bank.upper()} {account_no} tanggal {day:%d/%m/%Y} tidak cocok: saldo awal + kredit − "
+                f"debet − saldo akhir = {rupiah(amount) if amount >= 0 else '-' + rupiah(-amount)}. Ada mutasi yang "
+                "belum terbaca (mis. dibukukan mundur); periksa mutasi bank hari itu.")
+        if self.notify(f"notify:gap:{bank}:{account_no}:{day}:{amount}", marker, title, body) and self.notifies:
+            self.ledger.gap_notified(bank, account_no, day, self.now())
+
     def _announce(self, escalation_id: int) -> None:
         escalation = self.ledger.escalations(escalation_id=escalation_id)[0]
-        marker = line_marker(escalation.fingerprint, "N")
+        if escalation.code == PENDING_REVERSED:  # its own message: the line may have been notified before
+            marker = line_marker(escalation.fingerprint, "R")
+            key = f"notify:reversed:{escalation.fingerprint}"
+        else:
+            marker = line_marker(escalation.fingerprint, "N")
+            key = f"notify:line:{escalation.fingerprint}"
         title = (f"[{marker}] ESK-{escalation_id} {escalation.code} {escalation.bank.upper()} "
                  f"{rupiah(escalation.amount)}")
+        # text from the bank and the server is escaped: a description never becomes markup in an inbox
         body = (f"Mutasi {escalation.bank.upper()} rekening {escalation.account_no} tanggal {escalation.day:%d/%m/%Y}: "
-                f"{rupiah(escalation.amount)} — {escalation.description}\n{escalation.code}: {escalation.reason}\n"
+                f"{rupiah(escalation.amount)} — {_safe(escalation.description)}\n{escalation.code}: "
+                f"{_safe(escalation.reason)}\n"
                 f"Tutup dengan: python -m bots escalations resolve ESK-{escalation_id} --agent ID_AGEN --note TEKS "
                 f"(atau --reject --note TEKS)")
-        if self.notify(f"notify:line:{escalation.fingerprint}", marker, title, body):
+        if self.notify(key, marker, title, body) and self.notifies:  # Dinotifikasi: only when really sent
             self.ledger.mark_notified(escalation_id, self.now())
+
+
+def _safe(text: str) -> str:
+    """Outside text for a notification: control characters visible, HTML escaped."""
+    return html.escape(visible(text), quote=True)
 
 
 def _never() -> dict:

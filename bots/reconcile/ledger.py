@@ -17,7 +17,8 @@ import sqlalchemy as sa
 
 from bots.parsers import Statement, pending_match_key, with_occurrences
 from bots.reconcile.matching import CreditLine, Outcome
-from bots.reconcile.tables import deposit_tickets, escalations, statement_coverage, statement_lines
+from bots.reconcile.tables import (deposit_tickets, escalations, statement_coverage, statement_days, statement_files,
+                                   statement_lines)
 from bots.store import Action, Store
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -30,9 +31,11 @@ class Added:
     new: int = 0
     known: int = 0
     posted: int = 0
+    days: frozenset = frozenset()  # the business days of the lines stored or posted
 
     def __add__(self, other: "Added") -> "Added":
-        return Added(self.new + other.new, self.known + other.known, self.posted + other.posted)
+        return Added(self.new + other.new, self.known + other.known, self.posted + other.posted,
+                     self.days | other.days)
 
 
 @dataclass(frozen=True)
@@ -53,6 +56,7 @@ class Escalation:
     day: date
     description: str
     amount: Decimal
+    posted_at: datetime | None = None   # the transfer's moment when the export gives one
 
 
 def _pending_key(line) -> str:
@@ -91,8 +95,13 @@ class Ledger:
                 found |= {fp, pending_fp}
         return found
 
-    def add(self, statement: Statement, source: str, run_id: str, now: datetime) -> Added:
-        """Store the statement's new lines; known ones are skipped, posted PEND lines updated."""
+    def add(self, statement: Statement, source: str, run_id: str, now: datetime,
+            sha256: str | None = None) -> Added:
+        """Store the statement's new lines; known ones are skipped, posted PEND lines updated.
+
+        A pending line the bank does not date (no transaction day in its description) is dated
+        by the day it was seen (`dated_by_bank` False): it credits only once posted when seen
+        in the small hours (see `undated_pending_waits`)."""
         pairs = self.fingerprints(statement)
         added = Added()
         with self.store.write() as conn:
@@ -107,19 +116,21 @@ class Ledger:
                     day=line.posted_on or now.astimezone(JAKARTA).date(), posted_on=line.posted_on,
                     posted_at=_aware(line.posted_at), description=line.description, amount=str(line.amount),
                     direction=line.direction, balance=None if line.balance is None else str(line.balance),
-                    pending=line.pending, pending_key=key)
+                    pending=line.pending, pending_key=key, dated_by_bank=line.posted_on is not None,
+                    export_format=statement.format, source_sha256=sha256)
                 waiting = None if line.pending else conn.execute(
                     sa.select(statement_lines.c.id, statement_lines.c.fingerprint).where(
                         statement_lines.c.pending_key == key, statement_lines.c.pending.is_(True))
                     .order_by(statement_lines.c.id).limit(1)).first()
-                if waiting is not None:  # the PEND line we already have, now posted: same line
+                if waiting is not None:  # the PEND line we already have, now posted: same line (its
+                    # escalation follows the new fingerprint: ON UPDATE CASCADE)
                     conn.execute(statement_lines.update().where(statement_lines.c.id == waiting.id).values(
                         fingerprint=fp, pending_fingerprint=waiting.fingerprint, **values))
-                    added += Added(posted=1)
+                    added += Added(posted=1, days=frozenset({values["day"]}))
                 else:
                     conn.execute(statement_lines.insert().values(
                         fingerprint=fp, source=source, first_seen_at=now, run_id=run_id, **values))
-                    added += Added(new=1)
+                    added += Added(new=1, days=frozenset({values["day"]}))
                 known.add(fp)
         return added
 
@@ -129,16 +140,137 @@ class Ledger:
                                 .order_by(statement_lines.c.id)).all()
         return [self._credit_line(r) for r in rows]
 
+    def still_pending(self, bank: str, account_no: str) -> list:
+        """The account's stored lines still pending (not posted, not reversed)."""
+        c = statement_lines.c
+        with self.store.read() as conn:
+            return conn.execute(sa.select(statement_lines).where(
+                c.bank == bank, c.account_no == account_no, c.pending.is_(True), c.reversed_at.is_(None))
+                .order_by(c.id)).all()
+
+    def reverse(self, fingerprint: str, code: str, reason: str, now: datetime) -> None:
+        """A pending line gone without posting: its outcome becomes `code`, its credit (if any) named."""
+        with self.store.write() as conn:
+            conn.execute(statement_lines.update().where(statement_lines.c.fingerprint == fingerprint).values(
+                reversed_at=now, code=code, reason=reason, decided_at=now))
+
+    def reopen_escalation(self, fingerprint: str, code: str, reason: str, now: datetime) -> int:
+        """The line's escalation with a new code (created, or an existing one reopened as it)."""
+        with self.store.write() as conn:
+            found = conn.execute(sa.select(escalations.c.id).where(escalations.c.fingerprint == fingerprint)).scalar()
+            if found is None:
+                return conn.execute(escalations.insert().values(
+                    fingerprint=fingerprint, code=code, reason=reason, candidates=[], status="OPEN",
+                    created_at=now)).inserted_primary_key[0]
+            conn.execute(escalations.update().where(escalations.c.id == found).values(
+                code=code, reason=reason, status="OPEN", notified_at=None, resolved_at=None))
+            return found
+
+    # -- statement files and the balances they state ----------------------------------------------
+    def archive(self, sha256: str, file_name: str, archived_as: str, statement: Statement, now: datetime) -> None:
+        with self.store.write() as conn:
+            if conn.execute(sa.select(statement_files.c.sha256).where(statement_files.c.sha256 == sha256)).first():
+                return
+            conn.execute(statement_files.insert().values(
+                sha256=sha256, file_name=file_name, archived_as=archived_as, bank=statement.bank,
+                account_no=statement.account_no, export_format=statement.format,
+                period_start=statement.period_start, period_end=statement.period_end, first_seen_at=now))
+
+    def files(self) -> dict[str, str]:
+        """sha256 → where the file is archived."""
+        with self.store.read() as conn:
+            return dict(conn.execute(sa.select(statement_files.c.sha256, statement_files.c.archived_as)).all())
+
+    def save_days(self, bank: str, account_no: str, days: dict, fmt: str, sha256: str | None,
+                  now: datetime) -> list[date]:
+        """The (opening, closing) balance the bank states for each day (the freshest file wins).
+
+        Returns the days whose opening balance moved since last read: something before them
+        changed (a back-dated posting), to be read again."""
+        c = statement_days.c
+        moved = []
+        with self.store.write() as conn:
+            for day, (opening, closing) in days.items():
+                before = conn.execute(sa.select(c.opening_balance).where(
+                    c.bank == bank, c.account_no == account_no, c.day == day)).scalar()
+                if before is not None and opening is not None and Decimal(before) != opening:
+                    moved.append(day)
+                values = dict(opening_balance=None if opening is None else str(opening),
+                              closing_balance=None if closing is None else str(closing),
+                              export_format=fmt, source_sha256=sha256, updated_at=now)
+                done = conn.execute(statement_days.update().where(
+                    c.bank == bank, c.account_no == account_no, c.day == day).values(**values))
+                if done.rowcount == 0:
+                    conn.execute(statement_days.insert().values(bank=bank, account_no=account_no, day=day, **values))
+        return moved
+
+    def account_days(self, bank: str, account_no: str) -> dict:
+        """day → (opening, closing) the bank stated, as Decimals (None where not stated)."""
+        c = statement_days.c
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(c.day, c.opening_balance, c.closing_balance).where(
+                c.bank == bank, c.account_no == account_no)).all()
+        return {r.day: (None if r.opening_balance is None else Decimal(r.opening_balance),
+                        None if r.closing_balance is None else Decimal(r.closing_balance)) for r in rows}
+
+    def day_amounts(self, bank: str, account_no: str, day: date) -> list[tuple[Decimal, str]]:
+        """(amount, direction) of the account's posted lines of the day, reversed ones left out."""
+        c = statement_lines.c
+        with self.store.read() as conn:
+            rows = conn.execute(sa.select(c.amount, c.direction).where(
+                c.bank == bank, c.account_no == account_no, c.day == day, c.pending.is_(False),
+                c.reversed_at.is_(None))).all()
+        return [(Decimal(a), d) for a, d in rows]
+
+    def set_gap(self, bank: str, account_no: str, day: date, gap: Decimal | None) -> bool:
+        """Record the day's tie-out difference (None: it ties); True when a new gap opened."""
+        c = statement_days.c
+        with self.store.write() as conn:
+            old = conn.execute(sa.select(c.gap).where(c.bank == bank, c.account_no == account_no, c.day == day)).scalar()
+            new = None if gap is None or gap == 0 else str(gap)
+            if old == new:
+                return False
+            conn.execute(statement_days.update().where(c.bank == bank, c.account_no == account_no, c.day == day)
+                         .values(gap=new, gap_notified_at=None))
+            return new is not None
+
+    def gaps(self) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(statement_days).where(statement_days.c.gap.is_not(None))
+                                .order_by(statement_days.c.day)).all()
+
+    def gap_notified(self, bank: str, account_no: str, day: date, now: datetime) -> None:
+        c = statement_days.c
+        with self.store.write() as conn:
+            conn.execute(statement_days.update().where(c.bank == bank, c.account_no == account_no, c.day == day)
+                         .values(gap_notified_at=now))
+
+    def days_of(self, day: date) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(statement_days).where(statement_days.c.day == day)
+                                .order_by(statement_days.c.bank, statement_days.c.account_no)).all()
+
+    def touched_days(self, run_id: str) -> set[date]:
+        """The business days of the lines a run stored or decided (their workbooks are rewritten)."""
+        with self.store.read() as conn:
+            return set(conn.execute(sa.select(statement_lines.c.day).where(
+                statement_lines.c.run_id == run_id).distinct()).scalars())
+
     @staticmethod
     def _credit_line(row) -> CreditLine:
         return CreditLine(row.fingerprint, row.bank, row.account_no, Decimal(row.amount), row.direction,
                           row.posted_on, row.posted_at.astimezone(JAKARTA) if row.posted_at else None,
-                          row.first_seen_at)
+                          row.first_seen_at, bool(row.pending))
 
     def credit_line(self, fingerprint: str) -> CreditLine | None:
         with self.store.read() as conn:
             row = conn.execute(sa.select(statement_lines).where(statement_lines.c.fingerprint == fingerprint)).first()
         return None if row is None else self._credit_line(row)
+
+    def line_day(self, fingerprint: str) -> date | None:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(statement_lines.c.day).where(
+                statement_lines.c.fingerprint == fingerprint)).scalar()
 
     def record(self, outcome: Outcome, now: datetime) -> bool:
         """Write a line's outcome once; returns False if the line already had one."""
@@ -166,7 +298,8 @@ class Ledger:
         columns: a 100,000-line day is read whole, and memory is the limit there)."""
         c = statement_lines.c
         shown = (c.id, c.bank, c.account_no, c.day, c.posted_on, c.posted_at, c.description, c.amount, c.direction,
-                 c.balance, c.pending, c.source, c.code, c.reason, c.ticket_id, c.agent_id)
+                 c.balance, c.pending, c.source, c.code, c.reason, c.ticket_id, c.agent_id, c.first_seen_at,
+                 c.source_sha256, c.export_format, c.reversed_at)
         with self.store.read() as conn:
             return conn.execute(sa.select(*shown).where(statement_lines.c.day == day)
                                 .order_by(statement_lines.c.bank, statement_lines.c.account_no,
@@ -237,7 +370,7 @@ class Ledger:
 
     def escalations(self, *, status: str | None = None, escalation_id: int | None = None) -> list[Escalation]:
         query = sa.select(escalations, statement_lines.c.bank, statement_lines.c.account_no, statement_lines.c.day,
-                          statement_lines.c.description, statement_lines.c.amount).join(
+                          statement_lines.c.description, statement_lines.c.amount, statement_lines.c.posted_at).join(
             statement_lines, statement_lines.c.fingerprint == escalations.c.fingerprint).order_by(escalations.c.id)
         if status:
             query = query.where(escalations.c.status == status)
@@ -247,4 +380,4 @@ class Ledger:
             rows = conn.execute(query).all()
         return [Escalation(r.id, r.fingerprint, r.code, r.reason, r.candidates, r.status, r.created_at,
                            r.notified_at, r.resolved_at, r.agent_id, r.note, r.bank, r.account_no, r.day,
-                           r.description, Decimal(r.amount)) for r in rows]
+                           r.description, Decimal(r.amount), _aware(r.posted_at)) for r in rows]

@@ -26,6 +26,14 @@ TICKET_ALREADY_PROCESSED = "TICKET_ALREADY_PROCESSED"
 DEBIT_IGNORED = "DEBIT_IGNORED"
 #: The server refused the approval (an agent it no longer knows, …), or its outcome is in doubt.
 APPROVAL_REFUSED = "APPROVAL_REFUSED"
+#: A PEND line gone from the bank's statement without posting (its credit, if any, to take back).
+PENDING_REVERSED = "PENDING_REVERSED"
+#: An account's day does not tie out (opening + credits − debits ≠ closing): lines are missing.
+STATEMENT_GAP = "STATEMENT_GAP"
+
+#: An undated PEND line (no transaction day in its description) first seen before this hour
+#: (WIB) may be last night's transfer: it waits until it posts, with the bank's date.
+UNDATED_PENDING_SAFE_FROM_HOUR = 6
 
 #: Every code a credit line can end with; all but AUTO_CREDITED are escalated to finance.
 CREDIT_CODES = (AUTO_CREDITED, AMBIGUOUS_TICKETS, AMOUNT_MISMATCH, NO_TICKET_ROUND_AMOUNT,
@@ -60,7 +68,8 @@ class CreditLine:
     direction: str
     posted_on: date | None = None       # the statement's date (None for a BCA PEND row)
     posted_at: datetime | None = None   # aware, when the export has a time
-    seen_at: datetime | None = None     # when we first read it (the date of a PEND row)
+    seen_at: datetime | None = None     # when we first read it (the date of an undated PEND row)
+    pending: bool = False               # a KlikBCA PEND row, not posted yet
 
     def when(self) -> datetime | date:
         """The transfer's moment as precisely as the statement tells it."""
@@ -122,7 +131,7 @@ def _approved_after(ticket: TicketLike, when: datetime | date) -> bool:
 
 
 def rupiah(amount: int | Decimal | str) -> str:
-    return "Rp " + f"{int(amount):,}".replace(",", ".")
+    return "Rp " + f"{int(Decimal(amount)):,}".replace(",", ".")
 
 
 def match_line(line: CreditLine, tickets: Iterable[TicketLike], taken: set[str]) -> Outcome:
@@ -183,6 +192,21 @@ def match_line(line: CreditLine, tickets: Iterable[TicketLike], taken: set[str])
 def ids(found: Iterable[TicketLike]) -> tuple[str, ...]:
     """The tickets' ids, sorted (for reasons and candidates)."""
     return tuple(sorted(t.ticket_id for t in found))
+
+
+def waits(line: CreditLine, pending_credits: bool) -> bool:
+    """Is a line left undecided for now? A pending credit waits when pending lines may not
+    credit (the `pending_credits` setting), or when the bank gives no date and it was first
+    seen in the small hours (it may be yesterday's transfer, older than today's tickets)."""
+    if not line.pending or line.direction != "CR":
+        return False
+    if not pending_credits:
+        return True
+    if line.posted_on is not None:
+        return False
+    if line.seen_at is None:
+        return True
+    return line.seen_at.astimezone(JAKARTA).hour < UNDATED_PENDING_SAFE_FROM_HOUR
 
 
 def decide(lines: Iterable[CreditLine], tickets: Iterable[TicketLike], taken: Iterable[str] = ()) -> list[Outcome]:

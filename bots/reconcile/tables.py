@@ -1,6 +1,6 @@
 """The reconciliation's memory: statement lines with their outcome, tickets seen, escalations.
 
-Created by migration 0002_reconcile; the shapes here must match it.
+Created by migrations 0002_reconcile and 0006_statement_identity; the shapes here must match them.
 """
 
 from __future__ import annotations
@@ -36,6 +36,10 @@ statement_lines = sa.Table(
     sa.Column("agent_id", sa.String(64), nullable=True),
     sa.Column("candidates", JSONText, nullable=True),
     sa.Column("decided_at", UtcDateTime, nullable=True),
+    sa.Column("export_format", sa.String(24), nullable=True),   # the export it was first read from
+    sa.Column("source_sha256", sa.String(64), nullable=True),   # that file, archived under reports/
+    sa.Column("reversed_at", UtcDateTime, nullable=True),       # a PEND line gone without posting
+    sa.Column("dated_by_bank", sa.Boolean, nullable=True),      # False: a PEND line dated by when seen
     sa.UniqueConstraint("fingerprint", name="uq_statement_lines_fingerprint"),
     sa.Index("ix_statement_lines_day", "day"),
     sa.Index("ix_statement_lines_pending_key", "pending_key"),
@@ -82,4 +86,33 @@ statement_coverage = sa.Table(
     sa.Column("account_no", sa.String(32), primary_key=True),
     sa.Column("covered_until", sa.Date, nullable=False),
     sa.Column("updated_at", UtcDateTime, nullable=False),
+)
+
+#: The balances a bank's export (or page) states for an account's day: the tie-out's figures.
+statement_days = sa.Table(
+    "statement_days", metadata,
+    sa.Column("bank", sa.String(16), primary_key=True),
+    sa.Column("account_no", sa.String(32), primary_key=True),
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("opening_balance", sa.String(24), nullable=True),
+    sa.Column("closing_balance", sa.String(24), nullable=True),
+    sa.Column("export_format", sa.String(24), nullable=True),
+    sa.Column("source_sha256", sa.String(64), nullable=True),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("gap", sa.String(24), nullable=True),          # STATEMENT_GAP: the difference that stayed
+    sa.Column("gap_notified_at", UtcDateTime, nullable=True),
+)
+
+#: Every statement file read, archived under reports/ by its sha256 (finance opens the bank's own file).
+statement_files = sa.Table(
+    "statement_files", metadata,
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("file_name", sa.Text, nullable=False),
+    sa.Column("archived_as", sa.Text, nullable=False),
+    sa.Column("bank", sa.String(16), nullable=False),
+    sa.Column("account_no", sa.String(32), nullable=False),
+    sa.Column("export_format", sa.String(24), nullable=False),
+    sa.Column("period_start", sa.Date, nullable=True),
+    sa.Column("period_end", sa.Date, nullable=True),
+    sa.Column("first_seen_at", UtcDateTime, nullable=False),
 )

@@ -26,13 +26,13 @@ def prints(statement):
 def test_fingerprint_is_pinned():
     """Stored fingerprints outlive releases: this value must never change silently."""
     assert fingerprint(LINE, 1) == (
-        "01b5bc7e9329009222fbc68bab65f1d45807b86f3f6dd21b46b8480a90914fbb")
+        "32f9438d8568975e11362f0511e20cd786a56a8a52465a620e7f2d1e9caee6b2")
 
 
 def test_fingerprint_is_sha256_of_the_documented_fields():
     canonical = "\x1f".join([
-        "statement-line/v1", "bca", "5270418836", "2026-09-25", LINE.description,
-        "500123.00", "CR", "185800123.00", "2"])
+        "statement-line/v2", "bca", "5270418836", "2026-09-25",
+        "TRSFEBANKINGCR2509FTSCYWS9505150012300BUDISANTOSO", "500123.00", "CR", "2"])
     assert fingerprint(LINE, 2) == hashlib.sha256(canonical.encode()).hexdigest()
 
 
@@ -63,8 +63,7 @@ def test_occurrences_count_only_identical_lines():
 @pytest.mark.parametrize("change", [
     {"bank": "bni"}, {"account_no": "5270418837"}, {"posted_on": date(2026, 9, 26)},
     {"description": "TRSF E-BANKING CR 2509/FTSCY/WS95051 500123.00 BUDI SANTOS"},
-    {"amount": Decimal("500123.01")}, {"direction": "DB"}, {"balance": Decimal("1.00")},
-    {"balance": None}, {"posted_on": None, "pending": True},
+    {"amount": Decimal("500123.01")}, {"direction": "DB"}, {"posted_on": None, "pending": True},
 ])
 def test_every_identity_field_changes_the_fingerprint(change):
     assert fingerprint(dataclasses.replace(LINE, **change)) != fingerprint(LINE)
@@ -72,6 +71,8 @@ def test_every_identity_field_changes_the_fingerprint(change):
 
 @pytest.mark.parametrize("change", [
     {"source_line": 99}, {"posted_at": None}, {"amount": Decimal("500123")},
+    {"balance": None}, {"balance": Decimal("1.00")}, {"pending": True},
+    {"description": "  trsf e-banking cr 2509/ftscy/ws95051   500123.00 budi santoso "},
 ])
 def test_position_time_and_amount_spelling_do_not_change_the_fingerprint(change):
     assert fingerprint(dataclasses.replace(LINE, **change)) == fingerprint(LINE)
@@ -115,7 +116,7 @@ def test_overlapping_downloads_agree_on_the_overlap():
 def test_pending_line_matches_its_posted_form_by_key_not_fingerprint():
     pending = dataclasses.replace(LINE, posted_on=None, pending=True, balance=Decimal("9.00"))
     assert pending_match_key(pending) == pending_match_key(LINE)
-    assert fingerprint(pending) != fingerprint(LINE)
+    assert fingerprint(pending) != fingerprint(LINE)  # undated: PEND in its identity
     assert pending_match_key(pending) != pending_match_key(
         dataclasses.replace(LINE, amount=Decimal("500124.00")))
 
@@ -146,3 +147,41 @@ def test_statement_line_is_frozen_and_hashable():
     with pytest.raises(dataclasses.FrozenInstanceError):
         LINE.amount = Decimal("0.00")  # type: ignore[misc]
     assert len({LINE, dataclasses.replace(LINE)}) == 1
+
+
+INDIVIDUAL = """No. rekening : 5270418836
+Nama : PT TRAVELPULSA NUSANTARA
+Periode : 23/11/2026 - 23/11/2026
+Kode Mata Uang : Rp
+
+Tanggal Transaksi,Keterangan,Cabang,Jumlah,,Saldo
+'23/11,'TRSF E-BANKING CR 2311/FTSCY/WS95051 1000000.00 ANDI WIJAYA,'0000,"1,000,000.00",CR,"11,000,000.00"
+'23/11,'BIAYA ADM,'0000,"10,000.00",DB,"10,990,000.00"
+'23/11,'BIAYA ADM,'0000,"10,000.00",DB,"10,980,000.00"
+'PEND,'TRSF E-BANKING CR 2311/FTSCY/WS95051 500123.00 BUDI,'0000,"500,123.00",CR,"11,480,123.00"
+
+Saldo Awal,=,10000000.00
+"""
+BISNIS = """Tanggal Transaksi,"Keterangan","Cabang","Jumlah"
+23/11/2026,"TRSF E-BANKING CR 2311/FTSCY/WS95051    1000000.00 ANDI WIJAYA ","0000","1,000,000.00 CR"
+23/11/2026,"BIAYA ADM ","0000","10,000.00 DB"
+23/11/2026,"BIAYA ADM ","0000","10,000.00 DB"
+23/11/2026,"TRSF E-BANKING CR 2311/FTSCY/WS95051 500123.00 BUDI ","0000","500,123.00 CR"
+"""
+
+
+def test_the_same_money_in_individual_and_bisnis_exports_is_the_same_lines():
+    """KlikBCA Individual (balances, a PEND row) and Bisnis (no balance, padded, the row
+    posted meanwhile) of one day: every line has one identity, identical fees numbered alike."""
+    individual = prints(parse_statement(INDIVIDUAL.encode(), "i.csv"))
+    bisnis = prints(parse_statement(BISNIS.encode(), "b.csv", account_no="5270418836"))
+    assert individual == bisnis and len(set(individual)) == 4
+
+
+def test_a_pending_row_is_dated_by_the_transaction_day_in_its_description():
+    line = parse_statement(INDIVIDUAL.encode(), "i.csv").lines[-1]
+    assert line.pending and line.posted_on == date(2026, 11, 23)
+    undated = INDIVIDUAL.replace("2311/FTSCY/WS95051 500123.00", "SETOR 500123.00")
+    assert parse_statement(undated.encode(), "u.csv").lines[-1].posted_on is None
+    stale = INDIVIDUAL.replace("2311/FTSCY/WS95051 500123.00", "0101/FTSCY/WS95051 500123.00")
+    assert parse_statement(stale.encode(), "s.csv").lines[-1].posted_on is None  # not a pending day
