@@ -190,6 +190,8 @@ _CONTRACT = {
                                 "phone? email? device? package? upfront_amount:rupiah "
                                 "esim_fee:rupiah payment_method form_completed:flag"),
     "esim_payments": ("", "order_id amount:received paid_at:time channel"),
+    # the aggregator's deposits (setoran) of upfront + eSIM fee into activated MSISDNs
+    "esim_deposits": ("", "order_id msisdn? amount:received deposited_at:time reference?"),
     "dukcapil": ("nik", "nik kk name"),
     "ismara": ("nik", "nik outstanding:rupiah"),
 }

@@ -207,6 +207,14 @@ def write_esim_world(folder: Path) -> Path:
         (folder / name).write_text("\n".join(kept) + "\n", encoding="utf-8")
     for name in ("dukcapil.csv", "ismara.csv"):
         shutil.copy(WORLD / name, folder / name)
+    # issue 13: invalid orders wait for a person before any refund; closed orders get their money
+    # back at once — two closed at 72 h with the upfront in, refunded by the bot alone
+    with (folder / "esim_orders.csv").open("a", encoding="utf-8") as orders, \
+            (folder / "esim_payments.csv").open("a", encoding="utf-8") as payments:
+        for n in (13, 14):
+            orders.write(f"PSB-2611-0{n},-80h,DS-BLR-01,Pelanggan {n},36031215059000{n},36031201011500{n},"
+                         f"0813111100{n},p{n}@contoh.id,iPhone 15,Halo 150K,150000,25000,QRIS,ya\n")
+            payments.write(f"PSB-2611-0{n},150000,-79h,QRIS\n")
     _portal_users(folder, ("indiana", "aggregator", "dukcapil", "ismara"))
     return folder
 

@@ -53,6 +53,7 @@ CONTRACT = {
     "esim_orders": "order_id,submitted_at,sales_agent,customer_name,nik,kk,phone,email,device,"
                    "package,upfront_amount,esim_fee,payment_method,form_completed",
     "esim_payments": "order_id,amount,paid_at,channel",
+    "esim_deposits": "order_id,msisdn,amount,deposited_at,reference",  # added by issue 13
     "dukcapil": "nik,kk,name",
     "ismara": "nik,outstanding",
 }

@@ -18,7 +18,7 @@ from werkzeug.serving import make_server
 from bots.errors import ActionRefused, PortalUnavailable
 from bots.portals.otomax_reports import OtomaxReports
 from bots.portals.session import PortalBrowser
-from bots.portals.supplier import SupplierPortal, normalise_status, real_sn
+from bots.portals.supplier import SupplierPortal, normalise_status, real_sn, sn_in_reply
 from bots.settings import load_settings
 from mock_portals.framework import Portal
 from mock_portals.portals.otomax_transactions import add_transaction_pages
@@ -136,6 +136,27 @@ def test_an_unknown_status_word_is_refused_not_guessed(raw):
     ("0144 7001 2345", None)])
 def test_real_sn(text, expected):
     assert real_sn(text) == expected
+
+
+@pytest.mark.parametrize("reply, expected", [
+    ("Sudah sukses SN 0144700255501234", "0144700255501234"),
+    ("sukses, sn:5512-3344-7788-9900 token PLN", "5512-3344-7788-9900"),
+    ("Sedang kami cek ke operator", None),
+    ("SN error_require_login", None),
+    ("", None), (None, None),
+])
+def test_an_sn_in_a_complaint_reply(reply, expected):
+    assert sn_in_reply(reply) == expected
+
+
+def test_a_sukses_transaction_with_a_behaviour_row_is_still_checked_until_it_resolves():
+    from mock_portals.portals.supplier import reply_to
+
+    trx = {"trx_id": "P1", "status": "SUKSES", "sn": "0144700255501234"}
+    complaint = {"level": "normal"}
+    assert reply_to(complaint, trx) == "Sudah sukses SN 0144700255501234"  # no row: the SN it has
+    assert reply_to(complaint, trx, {"resolves_after": "never"}) == "Sedang kami cek ke operator"
+    assert reply_to(complaint, {**trx, "resolved_at": 1}, {"resolves_after": "complaint"}).startswith("Sudah sukses")
 
 
 def test_unknown_supplier_codes_get_a_stable_style():

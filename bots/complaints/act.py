@@ -17,7 +17,7 @@ from typing import Callable
 from loguru import logger
 
 from bots.complaints.book import ComplaintBook
-from bots.complaints.ladder import SUPERVISOR, Step
+from bots.complaints.ladder import SERVER_FIX, SUPERVISOR, Step
 from bots.journal import Effect, Journal
 
 BOT = "check_pending_tx"
@@ -29,18 +29,21 @@ def reference_for(key: str) -> str:
 
 
 def message_for(step: Step, product: str, destination: str, reference: str) -> str:
+    """The complaint's text, worded for the status the server shows; our reference first."""
     minutes = int(step.age.total_seconds() // 60)
     what = f"transaksi {step.trx_id} {product} ke {destination}"
+    age = f"{minutes // 60} jam {minutes % 60} menit" if minutes >= 60 else f"{minutes} menit"
     if step.step.startswith("pnr_"):
-        body = f"Agen melaporkan produk belum masuk untuk {what} (status sukses). Mohon dicek dan dikirim ulang."
+        body = f"Agen melaporkan produk belum masuk untuk {what} (status sukses di server, umur {age}). " \
+               "Mohon dicek dan dikirim ulang dengan SN."
         if step.level == "hard":
             body = f"KOMPLAIN KERAS: {what} sukses tetapi produk belum masuk lebih dari 1x24 jam. " \
-                   "Mohon kejelasan segera atau gagalkan transaksi."
+                   "Mohon kejelasan segera (SN valid) atau gagalkan transaksi."
     elif step.level == "hard":
-        body = f"KOMPLAIN KERAS: {what} pending {minutes} menit. Mohon status jelas (sukses dengan SN) " \
+        body = f"KOMPLAIN KERAS: {what} pending {age}. Mohon status jelas (sukses dengan SN) " \
                "atau gagalkan transaksi segera."
     else:
-        body = f"Mohon dicek {what}, pending {minutes} menit."
+        body = f"Mohon dicek {what}, pending {age}."
     return f"[{reference}] {body}"  # the reference first: a message cut short still carries it
 
 
@@ -70,12 +73,23 @@ class ComplaintSender:
     def carry_out(self, step: Step, product: str, destination: str) -> None:
         key = f"complaint:{step.trx_id}:{step.step}"
         reference = reference_for(key)
-        if step.step == SUPERVISOR:
-            title = f"[SPV-{step.trx_id}] Transaksi {step.trx_id} masih pending setelah komplain keras"
-            body = (f"Transaksi {step.trx_id} {product} ke {destination} di supplier {step.supplier.upper()} "
-                    f"pending {int(step.age.total_seconds() // 60)} menit. {step.reason}.")
-            if self.notify(f"notify:{key}", f"[SPV-{step.trx_id}]", title, body):
-                self.book.record_step(step, f"SPV-{step.trx_id}", self.now())
+        if step.step == SUPERVISOR or step.step.startswith("supervisor_reminder_"):
+            slot = step.step.rsplit("_", 1)[1] if step.step != SUPERVISOR else ""
+            marker = f"[SPV-{step.trx_id}" + (f"-H{slot}]" if slot else "]")
+            title = f"{marker} Transaksi {step.trx_id} masih " + \
+                ("pending setelah komplain keras" if not slot else f"terbuka (pengingat hari ke-{slot})")
+            body = (f"Transaksi {step.trx_id} {product} ke {destination} di supplier {step.supplier.upper()}, "
+                    f"umur {int(step.age.total_seconds() // 60)} menit. {step.reason}.")
+            if self.notify(f"notify:{key}", marker, title, body):
+                self.book.record_step(step, marker.strip("[]"), self.now())
+            return
+        if step.step == SERVER_FIX:
+            marker = f"[FIX-{step.trx_id}]"
+            title = f"{marker} Transaksi {step.trx_id}: supplier sudah final, server masih PENDING"
+            body = (f"Transaksi {step.trx_id} {product} ke {destination} (supplier {step.supplier.upper()}). "
+                    f"{step.reason}. Mohon CS memperbaiki status di server dan saldo agen.")
+            if self.notify(f"notify:{key}", marker, title, body):
+                self.book.record_step(step, marker.strip("[]"), self.now())
             return
         if step.level is None:  # wrong number: recorded for CS, nothing is sent
             self.book.record_step(step, "-", self.now())
@@ -83,7 +97,8 @@ class ComplaintSender:
             return
         payload = {"trx_id": step.trx_id, "step": step.step, "supplier": step.supplier, "level": step.level,
                    "code": step.code, "reason": step.reason, "age_seconds": int(step.age.total_seconds()),
-                   "reference": reference, "message": message_for(step, product, destination, reference)}
+                   "reference": reference, "status": step.status,
+                   "message": message_for(step, product, destination, reference)}
         self._complain(key, payload, step)
 
     def _complain(self, key: str, payload: dict, step: Step) -> None:
@@ -117,4 +132,4 @@ class ComplaintSender:
 
 def _step_of(payload: dict) -> Step:
     return Step(payload["trx_id"], payload["step"], payload["supplier"], payload["level"], payload["code"],
-                payload["reason"], timedelta(seconds=payload["age_seconds"]))
+                payload["reason"], timedelta(seconds=payload["age_seconds"]), payload.get("status", "PENDING"))

@@ -36,6 +36,11 @@ class StepRow:
     created_at: datetime
     resolution: str | None
     resolved_at: datetime | None
+    agent_id: str = ""
+    price: int | None = None
+    status: str = ""
+    sn: str | None = None
+    resolution_sn: str | None = None
 
 
 class ComplaintBook:
@@ -81,6 +86,26 @@ class ComplaintBook:
                 resolution=status, resolution_sn=sn, resolved_at=now))
             return done.rowcount == 1
 
+    def open_cases(self) -> dict[str, tuple[str | None, datetime | None, str]]:
+        """trx → (resolution, resolved_at, status on the server) of every transaction followed."""
+        with self.store.read() as conn:
+            return {r.trx_id: (r.resolution, r.resolved_at, r.status) for r in conn.execute(sa.select(
+                followed_transactions.c.trx_id, followed_transactions.c.resolution,
+                followed_transactions.c.resolved_at, followed_transactions.c.status))}
+
+    def reopen(self, trx_id: str) -> None:
+        """An agent reports the product missing after the case was closed: the chase starts again."""
+        with self.store.write() as conn:
+            conn.execute(followed_transactions.update().where(followed_transactions.c.trx_id == trx_id)
+                         .values(resolution=None, resolution_sn=None, resolved_at=None))
+
+    def references(self, prefix: str = "pnr_") -> dict[str, str]:
+        """Our reference → transaction, for the steps whose name starts with ``prefix``."""
+        with self.store.read() as conn:
+            return {r.reference: r.trx_id for r in conn.execute(sa.select(
+                complaint_steps.c.reference, complaint_steps.c.trx_id).where(
+                complaint_steps.c.step.like(f"{prefix}%")))}
+
     def save_reports(self, reports) -> None:
         with self.store.write() as conn:
             known = set(conn.execute(sa.select(agent_reports.c.complaint_id)).scalars())
@@ -117,16 +142,17 @@ class ComplaintBook:
                              .values(reply=reply))
 
     def steps(self, day: date | None = None) -> list[StepRow]:
-        query = sa.select(complaint_steps, followed_transactions.c.product, followed_transactions.c.destination,
-                          followed_transactions.c.created_at, followed_transactions.c.resolution,
-                          followed_transactions.c.resolved_at).join(
+        ft = followed_transactions.c
+        query = sa.select(complaint_steps, ft.product, ft.destination, ft.created_at, ft.resolution, ft.resolved_at,
+                          ft.agent_id, ft.price, ft.status, ft.sn.label("trx_sn"), ft.resolution_sn).join(
             followed_transactions, followed_transactions.c.trx_id == complaint_steps.c.trx_id, isouter=True
         ).order_by(complaint_steps.c.sent_at, complaint_steps.c.id)
         with self.store.read() as conn:
             rows = conn.execute(query).all()
         found = [StepRow(r.trx_id, r.step, r.supplier, r.level, r.reference, r.code, r.reason, r.age_seconds,
                          r.sent_at, r.reply, r.product or "", r.destination or "", r.created_at, r.resolution,
-                         r.resolved_at) for r in rows]
+                         r.resolved_at, r.agent_id or "", r.price, r.status or "", r.trx_sn, r.resolution_sn)
+                 for r in rows]
         return [s for s in found if day is None or s.sent_at.astimezone(JAKARTA).date() == day]
 
     def transactions(self) -> list:

@@ -2,9 +2,13 @@
 
 `batch-aktivasi-YYYYMMDD-NN.xlsx`, sheet `Batch Aktivasi`: a header block (batch, time,
 count), then one row per order with everything GraPARI needs to activate without re-checking.
-Only the four columns GraPARI fills in (status with a drop-down AKTIF/GAGAL, MSISDN, activated
-at, note) are editable; the sheet is protected. A batch file is written once and never
-rewritten: it is created under its final name only if no file has that name.
+A legend row says what to fill in; the four yellow columns GraPARI fills in (status with a
+drop-down AKTIF/GAGAL that refuses anything else, MSISDN, activated at, note) are the only
+editable cells; the sheet is protected (columns may still be widened). Totals of upfront and
+eSIM fee sit in the header block, a hand-over block (diserahkan / diterima) under the orders;
+it prints A4 landscape, one page wide. Text from outside is written as text. A batch file is
+written once and never rewritten: it is created under its final name only if no file has that
+name (`python -m bots esim reissue BATCH` writes a lost one again, the same).
 """
 
 from __future__ import annotations
@@ -18,11 +22,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
-from openpyxl.styles import Font, PatternFill, Protection
+from openpyxl.styles import Alignment, Border, Font, PatternFill, Protection, Side
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
 from bots.errors import InputFileError
+from bots.esim.sheets import clean, landscape_fit_to_width, put, width_for
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 SHEET = "Batch Aktivasi"
@@ -74,43 +79,95 @@ def file_name(batch_id: str) -> str:
     return f"batch-aktivasi-{batch_id}.xlsx"
 
 
+LEGEND = ("Isi kolom kuning: Status Aktivasi (pilih AKTIF atau GAGAL), MSISDN (08… / 628…), "
+          "Diaktifkan Pada (DD/MM/YYYY HH:MM), Catatan GraPARI. Kolom lain terkunci.")
+HEADER_FILL = PatternFill("solid", fgColor="DDE4F0")
+_NUMERIC = ('"Rp" #,##0', "DD/MM/YYYY HH:MM")
+HANDOVER = ("Diserahkan oleh (Direct Sales)", "Diterima oleh (GraPARI Balaraja)")
+
+
 def build(batch_id: str, issued_at: datetime, rows, bonus: dict[str, str], password: str | None = None) -> Workbook:
     book = Workbook()
     sheet = book.active
     sheet.title = SHEET
     context = {"validated_at": issued_at, "bonus": bonus}
+    upfront = sum(r.upfront_amount for r in rows)
+    fees = sum(r.esim_fee for r in rows)
     sheet["A1"] = "Batch Aktivasi eSIM Halo — GraPARI Balaraja"
     sheet["A1"].font = Font(bold=True, size=13)
     sheet["A2"], sheet["B2"] = "Batch", batch_id
     sheet["A3"], sheet["B3"] = "Dibuat", _local(issued_at)
     sheet["B3"].number_format = "DD/MM/YYYY HH:MM"
     sheet["A4"], sheet["B4"] = "Jumlah pesanan", len(rows)
+    for row, (label, amount) in enumerate((("Total Upfront", upfront), ("Total Biaya eSIM", fees),
+                                           ("Total Upfront + eSIM", upfront + fees)), start=2):
+        sheet.cell(row=row, column=4, value=label).font = Font(bold=True)
+        total = sheet.cell(row=row, column=5, value=amount)
+        total.number_format = '"Rp" #,##0'
+    legend = sheet.cell(row=HEADER_ROW - 1, column=1, value=LEGEND)
+    legend.fill, legend.font = FILL_IN, Font(italic=True)
     for col, column in enumerate(COLUMNS, start=1):
         cell = sheet.cell(row=HEADER_ROW, column=col, value=column.header)
-        cell.font = Font(bold=True)
-        sheet.column_dimensions[get_column_letter(col)].width = column.width
+        cell.font, cell.alignment = Font(bold=True), Alignment(wrap_text=True, vertical="center")
+        cell.fill = FILL_IN if column.header in EDITABLE else HEADER_FILL
+        longest = max([len(str(column.value(r, context) or "")) + 2 for r in rows if column.fmt not in _NUMERIC]
+                      or [0])
+        sheet.column_dimensions[get_column_letter(col)].width = width_for(column.header, max(column.width,
+                                                                                            min(longest, 40)))
     for number, row in enumerate(rows, start=HEADER_ROW + 1):
         for col, column in enumerate(COLUMNS, start=1):
-            cell = sheet.cell(row=number, column=col, value=column.value(row, context))
+            cell = sheet.cell(row=number, column=col)
+            put(cell, column.value(row, context))
             if column.fmt:
                 cell.number_format = column.fmt
             if column.header in EDITABLE:
                 cell.protection = Protection(locked=False)
                 cell.fill = FILL_IN
     last = HEADER_ROW + max(1, len(rows))
-    status_col = get_column_letter(COLUMNS.index(next(c for c in COLUMNS if c.header == EDITABLE[0])) + 1)
-    choice = DataValidation(type="list", formula1='"AKTIF,GAGAL"', allow_blank=True,
-                            error="Pilih AKTIF atau GAGAL", errorTitle="Status Aktivasi")
+    status_col = get_column_letter(_col(EDITABLE[0]))
+    choice = DataValidation(type="list", formula1='"AKTIF,GAGAL"', allow_blank=True, showErrorMessage=True,
+                            errorStyle="stop", error="Status Aktivasi hanya boleh AKTIF atau GAGAL (pilih dari daftar).",
+                            errorTitle="Status Aktivasi tidak valid", showInputMessage=True,
+                            promptTitle="Status Aktivasi", prompt="Pilih AKTIF atau GAGAL")
     choice.add(f"{status_col}{HEADER_ROW + 1}:{status_col}{last}")
     sheet.add_data_validation(choice)
+    msisdn_col = get_column_letter(_col("MSISDN"))
+    number_check = DataValidation(type="textLength", operator="between", formula1="10", formula2="14",
+                                  allow_blank=True, showErrorMessage=True, errorStyle="stop",
+                                  errorTitle="MSISDN tidak valid", error="MSISDN 10–14 digit, diawali 08 atau 628.")
+    number_check.add(f"{msisdn_col}{HEADER_ROW + 1}:{msisdn_col}{last}")
+    sheet.add_data_validation(number_check)
+    when_col = get_column_letter(_col("Diaktifkan Pada"))
+    when_check = DataValidation(type="date", operator="greaterThan", formula1="44927", allow_blank=True,
+                                showErrorMessage=True, errorStyle="stop", errorTitle="Waktu aktivasi tidak valid",
+                                error="Isi tanggal dan jam aktivasi: DD/MM/YYYY HH:MM.")
+    when_check.add(f"{when_col}{HEADER_ROW + 1}:{when_col}{last}")
+    sheet.add_data_validation(when_check)
+    _handover(sheet, last + 2)
     sheet.freeze_panes = sheet.cell(row=HEADER_ROW + 1, column=2)
     sheet.protection.sheet = True
     sheet.protection.autoFilter = False
     sheet.protection.sort = False
+    sheet.protection.formatColumns = False  # GraPARI may widen a column
+    sheet.protection.formatRows = False
     if password:
         sheet.protection.password = password
     sheet.auto_filter.ref = f"A{HEADER_ROW}:{get_column_letter(len(COLUMNS))}{last}"
+    landscape_fit_to_width(sheet, f"{HEADER_ROW}:{HEADER_ROW}")
+    sheet.print_area = f"A1:{get_column_letter(len(COLUMNS))}{last + 7}"
     return book
+
+
+def _handover(sheet, first: int) -> None:
+    """The hand-over block below the orders: who hands the batch over, who receives it."""
+    for offset, title in enumerate(HANDOVER):
+        col = 1 + offset * 5
+        sheet.cell(row=first, column=col, value=title).font = Font(bold=True)
+        for line, label in enumerate(("Nama", "Tanggal", "Tanda tangan"), start=1):
+            sheet.cell(row=first + line, column=col, value=f"{label}:")
+            blank = sheet.cell(row=first + line, column=col + 1)
+            blank.border = Border(bottom=Side(style="thin"))
+            blank.protection = Protection(locked=False)
 
 
 def write_once(folder: Path, batch_id: str, book: Workbook) -> tuple[Path, bool]:
@@ -147,7 +204,18 @@ def issued_orders(path: Path) -> tuple[str, list[str]] | None:
         book.close()
     if len(rows) < HEADER_ROW or rows[1][0] != "Batch" or rows[HEADER_ROW - 1][0] != COLUMNS[0].header:
         return None
-    return str(rows[1][1]), [str(r[0]) for r in rows[HEADER_ROW:] if r and r[0]]
+    return str(rows[1][1]), order_ids(rows[HEADER_ROW:])
+
+
+def order_ids(rows) -> list[str]:
+    """The order column of the rows under the header, up to the first empty row (the hand-over
+    block follows it)."""
+    found = []
+    for r in rows:
+        if not r or r[0] in (None, ""):
+            break
+        found.append(str(r[0]))
+    return found
 
 
 # -- reading GraPARI's filled-in workbook ------------------------------------------------------------
@@ -179,7 +247,7 @@ def read_filled(path: Path, expected_rows, batch_id_of=None):
     for number in range(HEADER_ROW + 1, sheet.max_row + 1):
         values = {c.header: sheet.cell(row=number, column=i).value for i, c in enumerate(COLUMNS, start=1)}
         if all(v in (None, "") for v in values.values()):
-            continue
+            break  # the orders end at the first empty row; the hand-over block follows
         order_id = str(values["No. Pesanan"] or "").strip()
         where = lambda header: f"cell {get_column_letter(_col(header))}{number}"  # noqa: E731
         if order_id not in by_id:
@@ -245,4 +313,8 @@ def _moment(value) -> datetime | None:
 def issued_values(rows, issued_at: datetime, bonus: dict[str, str]) -> list[dict]:
     """The locked cells' values as they were written, per order (to compare on import)."""
     context = {"validated_at": issued_at, "bonus": bonus}
-    return [{c.header: c.value(r, context) for c in COLUMNS} for r in rows]
+    return [{c.header: _as_written(c.value(r, context)) for c in COLUMNS} for r in rows]
+
+
+def _as_written(value):
+    return clean(value) if isinstance(value, str) else value

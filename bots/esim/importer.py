@@ -14,18 +14,52 @@ from pathlib import Path
 from rich.console import Console
 from rich.table import Table
 
+import hashlib
+
 from bots.errors import BusinessError
+from bots.journal import Effect
 from bots.esim.batch import issued_values, read_filled
 from bots.esim.registry import JAKARTA, Registry
 from bots.esim.report import write_report
-from bots.esim.rules import deposit_due, indonesian_holidays
+from bots.esim.rules import deposit_due, deposit_due_at, indonesian_holidays
 from bots.runner import run_scope
 from bots.settings import Settings
 
 BOT = "esim_activation_queue"
 
 
-def import_batch(settings: Settings, path: Path) -> int:
+FIELDS = (("status", "activation_status", "Status Aktivasi"), ("msisdn", "msisdn", "MSISDN"),
+          ("activated_at", "activated_at", "Diaktifkan Pada"), ("note", "activation_note", "Catatan GraPARI"))
+
+
+def changes(registry: Registry, batch_id: str, filled: list[dict]) -> list[tuple[str, str, object, object]]:
+    """(order, column, recorded, new) for every value an earlier import recorded differently."""
+    recorded = {r.order_id: r for r in registry.batch_orders(batch_id)}
+    found = []
+    for r in filled:
+        row = recorded.get(r["order_id"])
+        if row is None or row.activation_status is None:
+            continue
+        for key, column, header in FIELDS:
+            old, new = getattr(row, column), r[key]
+            if key == "activated_at" and old is not None and new is not None:
+                if abs(old - new).total_seconds() < 60:
+                    continue
+            elif (old or None) == (new or None):
+                continue
+            found.append((r["order_id"], header, old, new))
+    return found
+
+
+def _shown(value) -> str:
+    if value is None:
+        return "(kosong)"
+    if hasattr(value, "astimezone"):
+        return f"{value.astimezone(JAKARTA):%d/%m/%Y %H:%M}"
+    return str(value)
+
+
+def import_batch(settings: Settings, path: Path, *, accept_changes: bool = False) -> int:
     from bots.esim_activation_queue import options
 
     if not Path(path).is_file():
@@ -46,10 +80,19 @@ def import_batch(settings: Settings, path: Path) -> int:
         years = {r["activated_at"].year for r in filled if r["activated_at"]} or {clock.now().year}
         days_off = indonesian_holidays(range(min(years), max(years) + 2), config["days_off"])
         for r in filled:
-            r["deposit_due"] = (deposit_due(r["activated_at"].astimezone(JAKARTA).date(), days_off)
-                                if r["status"] == "AKTIF" else None)
+            aktif = r["status"] == "AKTIF"
+            r["deposit_due"] = deposit_due(r["activated_at"].astimezone(JAKARTA).date(), days_off) if aktif else None
+            r["deposit_due_at"] = deposit_due_at(r["activated_at"].astimezone(JAKARTA), days_off) if aktif else None
+        changed = changes(registry, batch_id, filled)
+        if changed and not accept_changes:
+            listed = "; ".join(f"{o} {h}: {_shown(a)} → {_shown(b)}" for o, h, a, b in changed)
+            raise BusinessError(f"{Path(path).name}: {len(changed)} value(s) differ from what an earlier import "
+                                f"recorded ({listed}); nothing recorded. Run again with --accept-changes to record "
+                                "them (the old values are kept in the journal)")
+        for order_id, header, old, new in changed:
+            _journal_change(scope.journal, batch_id, order_id, header, old, new)
         registry.record_activations(batch_id, filled, clock.now())
-        report, _ = write_report(registry.all_orders(), settings.reports_dir, clock.now())
+        report, _ = write_report(registry.all_orders(), settings.reports_dir, clock.now(), config["days_off"])
         scope.counts = {"filled": len(filled), "rows": len(results)}
     table = Table(title=f"Batch {batch_id}: {len(filled)} of {len(results)} orders filled in", header_style="bold")
     for column in ("Pesanan", "Status", "MSISDN", "Diaktifkan", "Setoran jatuh tempo"):
@@ -62,3 +105,11 @@ def import_batch(settings: Settings, path: Path) -> int:
     console.print(table)
     console.print(f"Report: {report}", soft_wrap=True, highlight=False)
     return 0
+
+
+def _journal_change(journal, batch_id: str, order_id: str, header: str, old, new) -> None:
+    """A recorded value changed by a re-import, kept in the journal with the old value."""
+    digest = hashlib.sha256(f"{_shown(old)}|{_shown(new)}".encode()).hexdigest()[:10]
+    payload = {"batch_id": batch_id, "order_id": order_id, "column": header, "old": _shown(old), "new": _shown(new)}
+    journal.once(Effect(f"reimport:{order_id}:{header}:{digest}", "reimport_change", payload,
+                        lambda fresh: None, lambda: {"how": "recorded", **payload}))

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bots.esim.rules import Decision, Order
+from bots.esim.rules import CLOSED_UNPAID, NEEDS_CONFIRMATION, Decision, Order, money_of
 from bots.esim.tables import activation_batches, esim_orders
 from bots.store import Store
 
@@ -18,12 +18,17 @@ class Registry:
     def __init__(self, store: Store):
         self.store = store
 
-    def remember(self, orders, received: dict[str, int], channels: dict[str, str], now: datetime) -> None:
-        """Store new orders and the money received so far (orders decided for good stay as they are)."""
+    def remember(self, orders, received: dict[str, int], channels: dict[str, str], now: datetime,
+                 in_time: dict[str, int] | None = None) -> None:
+        """Store new orders and the money received so far.
+
+        The money is kept up to date on every order, decided or not (money that comes after
+        the close is refunded too); the form and the device only while the order is open."""
         with self.store.write() as conn:
             known = {r.order_id: r.final for r in conn.execute(sa.select(esim_orders.c.order_id, esim_orders.c.final))}
             for o in orders:
-                money = dict(received=received.get(o.order_id, 0), payment_channel=channels.get(o.order_id))
+                money = dict(received=received.get(o.order_id, 0), payment_channel=channels.get(o.order_id),
+                             received_in_time=(in_time or received).get(o.order_id, 0))
                 if o.order_id not in known:
                     conn.execute(esim_orders.insert().values(
                         order_id=o.order_id, submitted_at=o.submitted_at, sales_agent=o.sales_agent,
@@ -34,6 +39,21 @@ class Registry:
                 elif not known[o.order_id]:
                     conn.execute(esim_orders.update().where(esim_orders.c.order_id == o.order_id).values(
                         form_completed=o.form_completed, device=o.device or "", **money))
+                else:
+                    conn.execute(esim_orders.update().where(esim_orders.c.order_id == o.order_id).values(**money))
+
+    def update_money(self, payments: dict[str, list], channels: dict[str, str]) -> None:
+        """Each known order's money as the aggregator shows it: in all, and within 3×24 h."""
+        with self.store.write() as conn:
+            rows = conn.execute(sa.select(esim_orders.c.order_id, esim_orders.c.submitted_at, esim_orders.c.received,
+                                          esim_orders.c.received_in_time).where(
+                esim_orders.c.order_id.in_(list(payments)))).all()
+            for r in rows:
+                money = money_of(as_order_stub(r), payments[r.order_id])
+                if (money.received, money.in_time) != (r.received, r.received_in_time):
+                    conn.execute(esim_orders.update().where(esim_orders.c.order_id == r.order_id).values(
+                        received=money.received, received_in_time=money.in_time,
+                        payment_channel=channels.get(r.order_id)))
 
     def open_orders(self) -> list[Order]:
         """Orders not decided for good yet (waiting for payment, or new)."""
@@ -46,15 +66,63 @@ class Registry:
             return conn.execute(sa.select(esim_orders.c.received).where(esim_orders.c.order_id == order_id)).scalar()
 
     def decide(self, decision: Decision, now: datetime, final: bool) -> None:
+        """Record an open order's decision; since when it waits for a refund confirmation."""
+        confirming = decision.code in NEEDS_CONFIRMATION
         with self.store.write() as conn:
+            row = conn.execute(sa.select(esim_orders.c.waiting_since, esim_orders.c.code).where(
+                esim_orders.c.order_id == decision.order_id)).first()
+            since = None
+            if confirming:
+                since = row.waiting_since if row is not None and row.waiting_since and row.code in NEEDS_CONFIRMATION \
+                    else now
             conn.execute(esim_orders.update().where(esim_orders.c.order_id == decision.order_id,
                                                     esim_orders.c.final.is_(False)).values(
-                code=decision.code, reason=decision.reason, decided_at=now, final=final))
+                code=decision.code, reason=decision.reason, decided_at=now, final=final, waiting_since=since))
 
-    def refund_requested(self, order_id: str, reference: str, now: datetime) -> None:
+    def confirm_refund(self, order_id: str, by: str, note: str, now: datetime) -> bool:
+        """A person confirmed the refund with the customer (juklak step 10): the order is decided
+        for good and its money goes back. False if it was already confirmed."""
         with self.store.write() as conn:
-            conn.execute(esim_orders.update().where(esim_orders.c.order_id == order_id).values(
-                refund_reference=reference, refund_requested_at=now))
+            done = conn.execute(esim_orders.update().where(
+                esim_orders.c.order_id == order_id, esim_orders.c.refund_confirmed_at.is_(None)).values(
+                refund_confirmed_by=by, refund_confirmed_at=now, refund_note=note, final=True))
+            return done.rowcount == 1
+
+    def order(self, order_id: str):
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders).where(esim_orders.c.order_id == order_id)).first()
+
+    def to_refund(self) -> list:
+        """Orders whose money goes back: closed unpaid, or invalid with the refund confirmed."""
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders).where(sa.or_(
+                esim_orders.c.code == CLOSED_UNPAID, esim_orders.c.refund_confirmed_at.is_not(None)))).all()
+
+    def refund_requested(self, order_id: str, reference: str, now: datetime, amount: int | None = None) -> None:
+        with self.store.write() as conn:
+            row = conn.execute(sa.select(esim_orders.c.refunded_amount, esim_orders.c.refund_reference).where(
+                esim_orders.c.order_id == order_id)).first()
+            values: dict = dict(refund_requested_at=now)
+            if row is None or not row.refund_reference:
+                values["refund_reference"] = reference
+            if amount is not None:
+                values["refunded_amount"] = (row.refunded_amount or 0 if row else 0) + amount
+            conn.execute(esim_orders.update().where(esim_orders.c.order_id == order_id).values(**values))
+
+    def record_deposit(self, order_id: str, at: datetime, reference: str) -> None:
+        with self.store.write() as conn:
+            conn.execute(esim_orders.update().where(esim_orders.c.order_id == order_id,
+                                                    esim_orders.c.deposited_at.is_(None)).values(
+                deposited_at=at, deposit_reference=reference))
+
+    def activated_undeposited(self) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders).where(
+                esim_orders.c.activation_status == "AKTIF", esim_orders.c.deposited_at.is_(None))).all()
+
+    def failed_activations(self) -> list:
+        with self.store.read() as conn:
+            return conn.execute(sa.select(esim_orders).where(esim_orders.c.activation_status == "GAGAL")).all()
 
     def valid_unbatched(self) -> list[str]:
         with self.store.read() as conn:
@@ -126,7 +194,7 @@ class Registry:
                 conn.execute(esim_orders.update().where(esim_orders.c.order_id == r["order_id"],
                                                         esim_orders.c.batch_id == batch_id).values(
                     activation_status=r["status"], msisdn=r["msisdn"], activated_at=r["activated_at"],
-                    activation_note=r["note"], deposit_due=r["deposit_due"]))
+                    activation_note=r["note"], deposit_due=r["deposit_due"], deposit_due_at=r.get("deposit_due_at")))
             conn.execute(activation_batches.update().where(activation_batches.c.batch_id == batch_id)
                          .values(imported_at=now))
         return len(results)
@@ -139,6 +207,11 @@ class Registry:
 def as_order(row) -> Order:
     return Order(row.order_id, row.submitted_at.astimezone(JAKARTA), row.nik, row.kk, row.device,
                  row.form_completed, row.upfront_amount, row.esim_fee)
+
+
+def as_order_stub(row) -> Order:
+    """Just enough of an order for its payment deadline."""
+    return Order(row.order_id, row.submitted_at.astimezone(JAKARTA), "", "", "", False, 0, 0)
 
 
 def due_label(due: date | None, today: date) -> str:

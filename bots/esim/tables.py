@@ -1,6 +1,6 @@
 """esim_activation_queue's memory: orders with their decision, batch and activation; batches.
 
-Created by migration 0004_esim. NIK and KK live here (and in the batch workbook GraPARI
+Created by migration 0004_esim (columns added by 0007_esim_procedure). NIK and KK live here (and in the batch workbook GraPARI
 needs), nowhere else. An order's `batch_id` is set once, guarded in SQL: one batch, ever.
 """
 
@@ -41,6 +41,16 @@ esim_orders = sa.Table(
     sa.Column("activated_at", UtcDateTime, nullable=True),
     sa.Column("activation_note", sa.Text, nullable=True),
     sa.Column("deposit_due", sa.Date, nullable=True),
+    # 0007_esim_procedure
+    sa.Column("received_in_time", sa.Integer, nullable=True),   # paid within 3×24 h of submission
+    sa.Column("waiting_since", UtcDateTime, nullable=True),     # waiting for a refund confirmation since
+    sa.Column("refund_confirmed_by", sa.String(128), nullable=True),
+    sa.Column("refund_confirmed_at", UtcDateTime, nullable=True),
+    sa.Column("refund_note", sa.Text, nullable=True),
+    sa.Column("refunded_amount", sa.Integer, nullable=True),   # asked back from the aggregator in all
+    sa.Column("deposit_due_at", UtcDateTime, nullable=True),
+    sa.Column("deposited_at", UtcDateTime, nullable=True),      # the aggregator's deposit seen
+    sa.Column("deposit_reference", sa.String(64), nullable=True),
 )
 
 activation_batches = sa.Table(

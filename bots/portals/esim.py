@@ -44,6 +44,17 @@ class Payment:
 
 
 @dataclass(frozen=True)
+class Deposit:
+    """The aggregator's deposit (setoran) of an order's upfront and eSIM fee into its MSISDN."""
+
+    order_id: str
+    msisdn: str
+    amount: int
+    deposited_at: datetime
+    reference: str
+
+
+@dataclass(frozen=True)
 class RefundRequest:
     order_id: str
     amount: int
@@ -75,6 +86,12 @@ class AggregatorPortal(PortalPage):
         return self._export("/pembayaran/unduh", {}, ("order_id", "amount", "paid_at", "channel"), lambda r: Payment(
             r["order_id"], int(r["amount"]), export_time(r["paid_at"]), r["channel"]))
 
+    def deposits(self) -> list[Deposit]:
+        """Every deposit (setoran) the aggregator made into an activated MSISDN."""
+        return self._export("/setoran/unduh", {}, ("order_id", "amount", "deposited_at"), lambda r: Deposit(
+            r["order_id"], r.get("msisdn") or "", int(r["amount"]), export_time(r["deposited_at"]),
+            r.get("reference") or ""))
+
     def refund_requests(self) -> list[RefundRequest]:
         return self._export("/refund/unduh", {}, ("order_id", "amount", "reason", "reference", "created_at"),
                             lambda r: RefundRequest(r["order_id"], int(r["amount"]), r["reason"], r["reference"],
@@ -88,7 +105,8 @@ class AggregatorPortal(PortalPage):
             self.page.get_by_label("Nominal").fill(str(amount))
             self.page.get_by_label("Alasan").fill(reason)
             self.page.get_by_label("Referensi").fill(reference)
-        answer = self._submit(self.page.get_by_role("button", name="Ajukan Refund"), "requesting a refund")
+        with self._guard("requesting a refund (outcome unknown)"):  # a lost answer: the caller reads the list
+            answer = self._submit(self.page.get_by_role("button", name="Ajukan Refund"), "requesting a refund")
         if answer.heading == "Refund Diajukan":
             return
         if 400 <= answer.status < 500:
@@ -113,7 +131,8 @@ class _Lookup(PortalPage):
                 self.open("/")
             with self._guard("looking up a NIK"):
                 self.page.get_by_label("NIK", exact=True).fill(nik)
-            self._submit(self.page.get_by_role("button", name=self.button), "looking up a NIK")
+            with self._guard("looking up a NIK"):  # a lookup changes nothing: retried
+                self._submit(self.page.get_by_role("button", name=self.button), "looking up a NIK")
             with self._guard("reading the result"):
                 result = self.page.get_by_role("heading", level=2)
                 heading = result.first.inner_text().strip() if result.count() else ""

@@ -46,11 +46,15 @@ class AgentComplaint:
 class OtomaxReports(OtomaxAdmin):
     """The Otomax report pages (laporan transaksi, komplain agen) as back office reads them."""
 
-    def transactions(self, status: str | None = None, since: date | None = None) -> list[Transaction]:
-        """Transactions of one status (if given) created on or after `since` (WIB date), newest first."""
+    def transactions(self, status: str | None = None, since: date | None = None,
+                     query: str | None = None) -> list[Transaction]:
+        """Transactions of one status (if given) created on or after `since` (WIB date), newest first;
+        `query` narrows to those whose ID, agent or destination contains it (the report's search)."""
         if status is not None and status.upper() not in STATUSES:
             raise ValueError(f"transaction status must be one of {', '.join(STATUSES)}, not {status!r}")
         params = {"status": (status or "").upper(), "dari": since.isoformat() if since else ""}
+        if query:
+            params["q"] = query
         return self._export("/transaksi/unduh", params, TRANSACTION_COLUMNS, lambda r: Transaction(
             r["trx_id"], r["agent_id"], r["product"], r["destination"], int(r["price"]), r["supplier"],
             _moment(r["created_at"]), r["status"].upper(), r["sn"] or None))

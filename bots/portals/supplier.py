@@ -67,6 +67,18 @@ def real_sn(text: str | None) -> str | None:
     return None
 
 
+_REPLY_SN = re.compile(r"\bSN\s*[:=]?\s*([A-Za-z0-9]+(?:-[A-Za-z0-9]+)*)", re.I)
+
+
+def sn_in_reply(text: str | None) -> str | None:
+    """A real serial number the supplier gives in a complaint reply ("Sudah sukses SN 0144…"), or None."""
+    for found in _REPLY_SN.finditer(text or ""):
+        sn = real_sn(found.group(1))
+        if sn:
+            return sn
+    return None
+
+
 @dataclass(frozen=True)
 class SupplierStatus:
     """A transaction as the supplier sees it (status in our words, the supplier's beside it)."""

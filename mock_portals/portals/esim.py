@@ -1,7 +1,8 @@
 """The Halo eSIM portals: Web Indiana (orders), the payment aggregator, Dukcapil and ISMARA.
 
 `/indiana/`: PSB Halo eSIM orders with the customer's data, and their CSV export.
-`/aggregator/`: payments per order (+ export); refund requests (a form that is **not**
+`/aggregator/`: payments per order (+ export); its deposits (setoran) of upfront and eSIM fee
+into activated MSISDNs (`/setoran` + export); refund requests (a form that is **not**
 idempotent, like the real one) and their list (+ export). Under the `refuse_rate` fault a
 request the form would take is refused ("Refund Ditolak", 422, nothing recorded); under
 `note_limit` only the start of its reason is kept.
@@ -32,6 +33,9 @@ PAYMENT_COLUMNS = [Column("ID Pesanan", "order_id"), Column("Nominal", "amount",
 REFUND_CSV = ("order_id", "amount", "reason", "reference", "created_at")
 REFUND_COLUMNS = [Column("ID Pesanan", "order_id"), Column("Nominal", "amount", "rupiah"),
                   Column("Alasan", "reason"), Column("Referensi", "reference"), Column("Diajukan", "created_at", "time")]
+DEPOSIT_CSV = ("order_id", "msisdn", "amount", "deposited_at", "reference")
+DEPOSIT_COLUMNS = [Column("ID Pesanan", "order_id"), Column("MSISDN", "msisdn"), Column("Nominal", "amount", "rupiah"),
+                   Column("Disetor", "deposited_at", "time"), Column("Referensi", "reference")]
 REFUND_FIELDS = [{"label": "ID Pesanan", "name": "order_id"}, {"label": "Nominal", "name": "amount"},
                  {"label": "Alasan", "name": "reason"}, {"label": "Referensi", "name": "reference"}]
 AMOUNT = re.compile(r"^\d{1,3}(\.\d{3})+$|^\d+$")
@@ -68,8 +72,22 @@ def build_indiana(world: World, key: str, title: str) -> Portal:
 
 
 def build_aggregator(world: World, key: str, title: str) -> Portal:
-    portal = Portal(world, key, title, nav=[("Pembayaran", "payments"), ("Refund", "refunds"),
+    portal = Portal(world, key, title, nav=[("Pembayaran", "payments"), ("Setoran", "deposits"), ("Refund", "refunds"),
                                            ("Ajukan Refund", "request_refund")])
+
+    def deposit_rows() -> list[dict]:
+        # a deposit dated later than the world's clock has not happened yet
+        now = world.now()
+        return [d for d in world.table("esim_deposits") if d["deposited_at"] <= now]
+
+    @portal.page("/setoran")
+    def deposits():
+        return portal.listing("Setoran Upfront ke GraPARI", DEPOSIT_COLUMNS, list(reversed(deposit_rows())),
+                              export=f"{request.script_root}/setoran/unduh")
+
+    @portal.page("/setoran/unduh")
+    def deposits_export():
+        return csv_answer(deposit_rows(), DEPOSIT_CSV, "setoran", world.now())
 
     @portal.page("/")
     def home():

@@ -119,9 +119,14 @@ def shown(trx: dict, profile: Profile) -> dict:
             "note": NOTES[status], "updated_at": trx.get("resolved_at") or trx["created_at"]}
 
 
-def reply_to(complaint: dict, trx: dict) -> str:
-    """The supplier's answer to a complaint, as the transaction stands now."""
-    if trx["status"] == "SUKSES":
+def reply_to(complaint: dict, trx: dict, behaviour: dict | None = None) -> str:
+    """The supplier's answer to a complaint, as the transaction stands now.
+
+    A SUKSES transaction with a `supplier_behaviour` row ("product not received") is still
+    being checked until that row resolves it (the SN sent again); without a row the supplier
+    answers with the SN it has."""
+    checking = behaviour is not None and "resolved_at" not in trx
+    if trx["status"] == "SUKSES" and not checking:
         return f"Sudah sukses SN {trx['sn']}" if trx.get("sn") else "Sudah sukses"
     if trx["status"] == "GAGAL":
         return NOTES["GAGAL"]
@@ -146,6 +151,10 @@ def _cell(value) -> str:
     if isinstance(value, datetime):
         return value.astimezone(JAKARTA).isoformat(timespec="seconds")
     return "" if value is None else str(value)
+
+
+def _behaviour_of(world: World, trx_id: str) -> dict | None:
+    return next((b for b in world.table("supplier_behaviour") if b["trx_id"] == trx_id), None)
 
 
 # -- the portal ----------------------------------------------------------------------------------
@@ -180,7 +189,9 @@ def build(world: World, key: str, title: str) -> Portal:
         query = request.args.get("q", "").strip().lower()
         with world.lock:
             complaints = [c for c in world.table("complaints") if c["supplier"] == code]
-        rows = [{**c, "level_word": LEVELS[c["level"]], "reply": reply_to(c, ours[c["trx_id"]])}
+            behaviour = {b["trx_id"]: b for b in world.table("supplier_behaviour")}
+        rows = [{**c, "level_word": LEVELS[c["level"]],
+                 "reply": reply_to(c, ours[c["trx_id"]], behaviour.get(c["trx_id"]))}
                 for c in complaints if c["trx_id"] in ours]
         rows = [r for r in rows if not query or query in r["trx_id"].lower()
                 or query in (r["reference"] or "").lower()]
@@ -242,7 +253,7 @@ def build(world: World, key: str, title: str) -> Portal:
                                created_at=world.now())
         return portal.message("Komplain Terkirim", f"Komplain {LEVELS[row['level']]} untuk transaksi "
                               f"{trx['trx_id']} diterima, referensi {reference}. Balasan: "
-                              f"{reply_to(row, trx)}.", back=f"{request.script_root}/komplain/riwayat")
+                              f"{reply_to(row, trx, _behaviour_of(world, trx['trx_id']))}.", back=f"{request.script_root}/komplain/riwayat")
 
     @portal.page("/komplain/riwayat")
     def complaint_history():
