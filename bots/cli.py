@@ -5,7 +5,9 @@
     python -m bots portals [--seed DIR] [--host H] [--port N]
     python -m bots escalations list|resolve ...
     python -m bots doubts list|decide KEY --done|--not-done --note TEXT
-    python -m bots esim import FILE
+    python -m bots esim import FILE [--accept-changes]
+    python -m bots esim confirm-refund ORDER --note TEXT [--by NAME]
+    python -m bots esim reissue BATCH
     python -m bots demo
 
 Exit codes: 0 finished, 2 bad input or settings, 3 a portal stayed unavailable,
@@ -47,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument("--dry-run", action="store_true", help="show the plan; change nothing anywhere")
     run.add_argument("--statement", action="append", default=[], metavar="FILE", type=Path,
                      help="a bank statement export to read instead of downloading (repeatable)")
+    run.add_argument("--account", metavar="NUMBER",
+                     help="the account of --statement files that do not name it (KlikBCA Bisnis as downloaded)")
+    run.add_argument("--accept-old-statement", action="store_true",
+                     help="read --statement files older than reconcile_payments.statement_max_age_days on purpose")
 
     schedule = commands.add_parser("schedule", help="the unattended scheduler (Asia/Jakarta times)",
                                    description="Run every bot on its schedule from config/*.toml until stopped.")
@@ -85,13 +91,25 @@ def build_parser() -> argparse.ArgumentParser:
     verdict.add_argument("--not-done", action="store_true", help="it did not happen (the bot may do it again)")
     decide.add_argument("--note", required=True, help="what you saw at the portal, for the audit trail")
 
-    esim = commands.add_parser("esim", help="GraPARI's filled-in activation batch back into the store",
+    esim = commands.add_parser("esim", help="eSIM: GraPARI's filled-in batch back, refund confirmations, "
+                                            "a lost batch file again",
                                description="Import a batch workbook GraPARI filled in (status, MSISDN, "
                                            "activated at): checks it whole, records activations and the "
-                                           "7-working-day deposit due dates.")
+                                           "7-working-day deposit due dates; confirm an order's refund; "
+                                           "reissue a lost batch file.")
     esim_actions = esim.add_subparsers(dest="action", required=True, metavar="ACTION")
     importing = esim_actions.add_parser("import", help="import a filled-in batch-aktivasi-*.xlsx")
     importing.add_argument("file", type=Path, metavar="FILE")
+    importing.add_argument("--accept-changes", action="store_true",
+                           help="record values that differ from an earlier import (journaled with the old value)")
+    confirming = esim_actions.add_parser("confirm-refund", help="a person confirmed an order's refund with the "
+                                                                "customer: record it and request the refund")
+    confirming.add_argument("order", metavar="ORDER", help="the order, e.g. PSB-2611-002")
+    confirming.add_argument("--note", required=True, help="what the customer confirmed (for the audit trail)")
+    confirming.add_argument("--by", help="who confirmed it (default: your login name)")
+    reissuing = esim_actions.add_parser("reissue", help="write a lost batch file again from the store "
+                                                        "(same content; never a second batch)")
+    reissuing.add_argument("batch", metavar="BATCH", help="the batch, e.g. 20261123-01")
 
     commands.add_parser("demo", help="start the demo world, run every bot once, print a summary",
                         description="Start the mock world from fixtures/world/, run each bot once, print "
@@ -114,6 +132,13 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "run":
             from bots.console import run_and_report
 
+            if args.account or args.accept_old_statement:  # flags beat config: into the bot's section
+                import dataclasses
+
+                own = {**settings.sections.get("reconcile_payments", {})}
+                own.update({k: v for k, v in (("statement_account", args.account),
+                                              ("accept_old_statements", args.accept_old_statement)) if v})
+                settings = dataclasses.replace(settings, sections={**settings.sections, "reconcile_payments": own})
             return run_and_report(args.bot, settings, dry_run=args.dry_run, statements=args.statement)
         if args.command == "schedule":
             from bots.scheduler import list_jobs, run_scheduler
@@ -137,9 +162,17 @@ def main(argv: list[str] | None = None) -> int:
                 return doubts.list_doubts(settings)
             return doubts.decide(settings, args.key, done=args.done, note=args.note)
         if args.command == "esim":
+            if args.action == "confirm-refund":
+                from bots.esim.confirm import confirm_refund
+
+                return confirm_refund(settings, args.order, note=args.note, by=args.by)
+            if args.action == "reissue":
+                from bots.esim.reissue import reissue
+
+                return reissue(settings, args.batch)
             from bots.esim.importer import import_batch
 
-            return import_batch(settings, args.file)
+            return import_batch(settings, args.file, accept_changes=args.accept_changes)
         if args.command == "demo":
             from bots.demo import run_demo
 

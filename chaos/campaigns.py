@@ -16,7 +16,10 @@ from pathlib import Path
 
 from openpyxl import load_workbook
 
+from bots.esim.batch import order_ids
 from chaos.harness import ROOT, ChaosWorld, run_at_once
+from chaos.procedure_checks import (confirm_step, esim_refunds, pnr_case, pnr_followups,
+                                    procedure_late_payment, waiting_for_confirmation)
 
 WORLD = ROOT / "fixtures" / "world"
 ACCOUNTS = {"bca": "5270418836", "mandiri": "1560007734218", "bri": "034201000871562", "bni": "0823417769"}
@@ -243,6 +246,9 @@ class ReconcileCampaign(Campaign):
         if any(n > 1 for n in titles.values()):
             problems.append(f"escalation notified twice: {[t for t, n in titles.items() if n > 1]}")
         problems += self._check_store(state, approved)
+        from chaos.reconcile_families import checks as bank_reconciliation_checks  # issue 12
+
+        problems += bank_reconciliation_checks(self)
         return problems
 
     def _waits_for_a_person(self, ticket: str, parked: dict, state: dict) -> bool:
@@ -365,6 +371,7 @@ class PendingCampaign(Campaign):
     def __init__(self, folder, rng):
         super().__init__(folder, rng)
         self.count, self.last_now = 0, None
+        self.pnr_cases: set[str] = set()  # SUKSES transactions an agent reported "product not received"
 
     def write_seed(self, seed):
         super().write_seed(seed)
@@ -394,6 +401,12 @@ class PendingCampaign(Campaign):
             after = rng.choices(["complaint", "hard_complaint", "never"], [50, 42, 8])[0]
             final = rng.choice(["SUKSES", "GAGAL"]) if after != "never" else ""
             behaviour.append({"trx_id": trx, "resolves_after": after, "final_status": final, "sn": ""})
+        pnr = pnr_case(self.count)  # from its own stream: the classic draws stay as they were
+        if pnr:
+            self.pnr_cases.add(pnr[0]["trx_id"])
+            transactions.append(pnr[0])
+            behaviour.append(pnr[1])
+            self.world.add("agent_complaints", [pnr[2]])
         self.world.add("transactions", transactions)
         self.world.add("supplier_behaviour", behaviour)
         self.world.call("clock", {"advance": f"{rng.choice([30, 60, 90, 150, 240, 420, 720])}s"})
@@ -402,8 +415,10 @@ class PendingCampaign(Campaign):
     def check(self):
         state, problems = self.world.state(), []
         complaints = state["complaints"]
+        problems += pnr_followups(state, self.pnr_cases)
+        ladder = [c for c in complaints if c["trx_id"] not in self.pnr_cases]  # a PNR case follows up
         for key, name in ((lambda c: c["reference"], "reference"), (lambda c: (c["trx_id"], c["level"]), "step")):
-            twice = [k for k, n in Counter(map(key, complaints)).items() if n > 1]
+            twice = [k for k, n in Counter(map(key, complaints if name == "reference" else ladder)).items() if n > 1]
             if twice:
                 problems.append(f"complaint sent twice (same {name}): {twice}")
         created = {t["trx_id"]: _parse(t["created_at"]) for t in state["transactions"]}
@@ -450,7 +465,9 @@ class EsimCampaign(Campaign):
         super().__init__(folder, rng)
         self.count = 0
         self.valid: set[str] = set()
-        self.refunded: set[str] = set()
+        self.refunded: set[str] = set()   # invalid (Dukcapil / ISMARA): refunded once a person confirms
+        self.confirmed: set[str] = set()  # …which a person did (procedure_checks.confirm_step)
+        self.closed_paid: set[str] = set()  # closed at 72 h with money in: refunded without a person
         self.batches: dict[Path, list[str]] = {}  # batch workbooks are never rewritten: read each once
 
     def inject(self, rng):
@@ -475,6 +492,10 @@ class EsimCampaign(Campaign):
                 order["nik"] = nik[:6] + "3213" + nik[10:]
             if kind == "old_unpaid":
                 order["submitted_at"] = f"-{rng.randint(73, 90)}h"
+                late = procedure_late_payment(self.count, order["submitted_at"])  # part paid, or paid late
+                if late:
+                    payments.append({"order_id": order_id, **late})
+                    self.closed_paid.add(order_id)
             orders.append(order)
             if kind in ("valid", "invalid"):
                 split = rng.random() < 0.3  # upfront and fee may arrive separately
@@ -488,7 +509,7 @@ class EsimCampaign(Campaign):
             arrears.append({"nik": order["nik"], "outstanding": 150000 if defect == "arrears" else 0})
             if kind == "valid":
                 self.valid.add(order_id)
-            elif kind == "invalid":
+            elif kind == "invalid" and defect not in ("device", "form"):  # those wait; never a refund
                 self.refunded.add(order_id)
         for table, rows in (("esim_orders", orders), ("esim_payments", payments), ("dukcapil", citizens),
                             ("ismara", arrears)):
@@ -499,7 +520,7 @@ class EsimCampaign(Campaign):
         for path in sorted((self.folder / "reports" / "esim").glob("batch-aktivasi-*.xlsx")):
             if path not in self.batches:
                 sheet = load_workbook(path, read_only=True)["Batch Aktivasi"]
-                self.batches[path] = [row[0] for row in sheet.iter_rows(min_row=7, values_only=True) if row[0]]
+                self.batches[path] = order_ids(sheet.iter_rows(min_row=7, values_only=True))
         return Counter(order for orders in self.batches.values() for order in orders)
 
     def check(self):
@@ -512,18 +533,25 @@ class EsimCampaign(Campaign):
             problems.append(f"orders in two batches: {twice}")
         state, parked = self.world.state(), self.parked()
         refunds = Counter(r["order_id"] for r in state["refund_requests"])
+        waiting = waiting_for_confirmation(self)  # e.g. a store lost with the confirmation in it
+        problems += esim_refunds(state, parked, self.closed_paid, self.refunded, self.confirmed, waiting=waiting)
         # a refund the aggregator refused (or one in doubt) waits for a person: not lost
-        never = sorted(o for o in self.refunded - set(refunds)
-                       if f"refund:{o}" not in parked and not self.told_a_person(state, o))
-        wrongly = sorted(set(refunds) - self.refunded)
+        due = (self.refunded & self.confirmed) | self.closed_paid
+        never = sorted(o for o in due - set(refunds) - waiting
+                       if not any(k.startswith(f"refund:{o}") for k in parked) and not self.told_a_person(state, o))
+        wrongly = sorted(set(refunds) - due)
         if wrongly or never:
             problems.append(f"refunded wrongly {wrongly}, never refunded {never}")
         refused_yet_sent = sorted(o for o in refunds if parked.get(f"refund:{o}") == "refused")
         if refused_yet_sent:
             problems.append(f"the store says the refund was refused, the aggregator shows it: {refused_yet_sent}")
-        if any(n > 1 for n in refunds.values()):
+        if any(n > 1 for n in Counter(r["reference"] for r in state["refund_requests"]).values()):
             problems.append(f"refund requested twice: {sorted(o for o, n in refunds.items() if n > 1)}")
         return problems
+
+    def resolve_step(self, rng, env, number, mode, tally) -> list[str]:
+        """A person confirms some refunds that wait for them (juklak step 10)."""
+        return confirm_step(self, rng, env, number, tally)
 
 
 def _morning() -> str:

@@ -71,6 +71,8 @@ def plan_for(family: str, rng: random.Random, action_portals: tuple[str, ...], b
         plan.steady = {"refuse_rate": rng.choice(REFUSE_RATES), "portals": list(action_portals),
                        "seed": rng.randrange(1 << 30)}
         plan.resolve = "once" if bot == "reconcile_payments" and rng.random() < 0.5 else None
+    if bot == "esim_activation_queue":  # a person confirms refunds after the runs (no draw: streams unchanged)
+        plan.resolve = "confirm"
     return plan
 
 

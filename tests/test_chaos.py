@@ -195,12 +195,14 @@ def test_pending_invariants_catch_a_refused_complaint_that_was_sent_and_excuse_o
 
 def test_esim_invariants_catch_a_refused_refund_that_was_sent_and_a_lost_one(tmp_path):
     campaign = EsimCampaign(tmp_path, random.Random(1))
-    campaign.refunded = {"CH-00001", "CH-00002", "CH-00003"}
+    campaign.refunded = campaign.confirmed = {"CH-00001", "CH-00002", "CH-00003"}
     _store(tmp_path, STORE + """
         insert into actions values ('refund:CH-00001', 'refused');
         insert into actions values ('refund:CH-00002', 'refused');
     """)
-    campaign.world = StateOnly({"refund_requests": [{"order_id": "CH-00001"}]})
+    campaign.world = StateOnly({"refund_requests": [{"order_id": "CH-00001", "amount": 175000,
+                                                     "reference": "RF-CH-00001"}],
+                                "esim_payments": [{"order_id": o, "amount": 175000} for o in campaign.refunded]})
     problems = " | ".join(campaign.check())
     assert "the refund was refused, the aggregator shows it: ['CH-00001']" in problems
     assert "never refunded ['CH-00003']" in problems  # CH-00002 waits for a person: not lost
@@ -241,7 +243,45 @@ def test_pending_invariants_catch_an_early_hard_complaint_and_a_missing_one(tmp_
 
 def test_esim_invariants_catch_a_double_refund_and_a_lost_order(tmp_path):
     campaign = EsimCampaign(tmp_path, random.Random(1))
-    campaign.valid, campaign.refunded = {"CH-00001"}, {"CH-00002"}
-    campaign.world = StateOnly({"refund_requests": [{"order_id": "CH-00002"}, {"order_id": "CH-00002"}]})
+    campaign.valid, campaign.refunded, campaign.confirmed = {"CH-00001"}, {"CH-00002"}, {"CH-00002"}
+    twice = {"order_id": "CH-00002", "amount": 175000, "reference": "RF-CH-00002"}
+    campaign.world = StateOnly({"refund_requests": [twice, twice],
+                                "esim_payments": [{"order_id": "CH-00002", "amount": 175000}]})
     problems = " | ".join(campaign.check())
     assert "never batched ['CH-00001']" in problems and "refund requested twice: ['CH-00002']" in problems
+    assert "CH-00002: refunded 350000, more than the 175000 received" in problems
+
+
+def test_esim_invariants_catch_a_refund_nobody_confirmed_and_a_closed_order_not_paid_back():
+    from chaos.procedure_checks import esim_refunds
+
+    state = {"esim_payments": [{"order_id": "CH-00001", "amount": 175000}, {"order_id": "CH-00002", "amount": 150000},
+                               {"order_id": "CH-00003", "amount": 175000}, {"order_id": "CH-00004", "amount": 175000}],
+             "refund_requests": [{"order_id": "CH-00001", "amount": 175000, "reference": "RF-CH-00001"},
+                                 {"order_id": "CH-00004", "amount": 175000, "reference": "RF-CH-00004"}]}
+    # CH-00001 waits for a confirmation nobody gave; CH-00002 was closed with the upfront in, never
+    # paid back; CH-00003 closed too, but its refund was refused (a person has it); CH-00004 was a form
+    problems = " | ".join(esim_refunds(state, {"refund:CH-00003": "refused"}, {"CH-00002", "CH-00003"},
+                                       {"CH-00001"}, set()))
+    assert "CH-00001: refunded 175000 without the procedure allowing it (waiting for a person's confirmation)" \
+        in problems
+    assert "CH-00002: received 150000, refunded only 0" in problems
+    assert "CH-00004: refunded 175000 without the procedure allowing it (no Dukcapil or ISMARA reason" in problems
+    assert "CH-00003" not in problems
+
+
+def test_pnr_invariant_catches_a_follow_up_too_soon_and_an_early_hard_one():
+    from chaos.procedure_checks import pnr_followups
+
+    t0 = datetime(2026, 11, 30, 8, 0).astimezone()
+    at = lambda minutes: (t0 + timedelta(minutes=minutes)).isoformat()  # noqa: E731
+    state = {"transactions": [{"trx_id": "CP00001", "created_at": at(-60)}, {"trx_id": "CP00002", "created_at": at(-60)}],
+             "complaints": [{"trx_id": "CP00001", "level": "normal", "created_at": at(0)},
+                            {"trx_id": "CP00001", "level": "normal", "created_at": at(20)},
+                            {"trx_id": "CP00001", "level": "hard", "created_at": at(60)},
+                            {"trx_id": "CP00002", "level": "normal", "created_at": at(0)},
+                            {"trx_id": "CP00002", "level": "normal", "created_at": at(30)}]}
+    problems = " | ".join(pnr_followups(state, {"CP00001", "CP00002"}))
+    assert "CP00001: a follow-up 0:20:00 after the previous complaint" in problems
+    assert "CP00001: hard complaint at 2:00:00 old" in problems
+    assert "CP00002" not in problems
