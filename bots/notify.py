@@ -44,6 +44,14 @@ class LogOnlyNotifier:
         return True
 
 
+def _plain(text: str) -> str:
+    import html
+
+    from bots.workbook import visible
+
+    return html.escape(visible(text), quote=False)
+
+
 def notifier_for(settings) -> Notifier:
     return AppriseNotifier(settings.notify_urls) if settings.notify_urls else LogOnlyNotifier()
 
@@ -63,6 +71,9 @@ class NotifyOnce:
         from bots.journal import Effect, Unreadable
 
         configured = getattr(self.notifier, "configured", True)
+        # text from outside (a description, a customer's name) is text in every inbox: its
+        # markup escaped, its control characters shown; markers ([BOT:…], [SPV-…]) are untouched
+        title, body = _plain(title), _plain(body)
 
         def check(fresh: bool):
             if not configured:

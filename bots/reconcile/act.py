@@ -17,7 +17,6 @@ Every side effect goes through `Journal.once` (bots/journal.py): key, portal che
 from __future__ import annotations
 
 import hashlib
-import html
 from dataclasses import replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -234,8 +233,8 @@ class Executor:
 
 
 def _safe(text: str) -> str:
-    """Outside text for a notification: control characters visible, HTML escaped."""
-    return html.escape(visible(text), quote=True)
+    """Outside text for a notification (NotifyOnce escapes its markup for every bot)."""
+    return visible(text)
 
 
 def _never() -> dict:
