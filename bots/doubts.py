@@ -14,6 +14,7 @@ from __future__ import annotations
 import getpass
 
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bots.clock import clock_for
@@ -31,8 +32,9 @@ def list_doubts(settings: Settings) -> int:
         table.add_column(column)
     for a in rows:
         shown = {k: v for k, v in a.payload.items() if k not in ("message", "line")}
-        table.add_row(a.key, a.bot, a.kind, a.marker or "-", f"{a.updated_at:%d/%m/%Y %H:%M} UTC", a.error or "",
-                      ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))
+        # markers like [SPV-T1] and the portals' words are shown as they are, never read as rich markup
+        table.add_row(*map(escape, (a.key, a.bot, a.kind, a.marker or "-", f"{a.updated_at:%d/%m/%Y %H:%M} UTC",
+                                    a.error or "", ", ".join(f"{k}={v}" for k, v in sorted(shown.items())))))
     Console().print(table if rows else "no actions in doubt")
     store.dispose()
     return 0

@@ -19,6 +19,7 @@ import re
 
 from loguru import logger
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from bots.errors import BusinessError, EXIT_PORTAL_DOWN
@@ -55,8 +56,9 @@ def list_escalations(settings: Settings, *, show_all: bool = False) -> int:
     for column in ("ID", "Tanggal", "Bank", "Rekening", "Nominal", "Kode", "Alasan", "Kandidat", "Status"):
         table.add_column(column)
     for e in rows:
-        table.add_row(f"ESK-{e.id}", f"{e.day:%d/%m/%Y}", e.bank.upper(), e.account_no, rupiah(e.amount), e.code,
-                      e.reason, ", ".join(e.candidates), e.status)
+        # text from the bank and the server is shown as it is, never read as rich markup
+        table.add_row(*map(escape, (f"ESK-{e.id}", f"{e.day:%d/%m/%Y}", e.bank.upper(), e.account_no,
+                                    rupiah(e.amount), e.code, e.reason, ", ".join(e.candidates), e.status)))
     Console().print(table if rows else "no escalations" + ("" if show_all else " open"))
     store.dispose()
     return 0

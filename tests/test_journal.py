@@ -212,3 +212,36 @@ def test_a_person_may_ask_again_after_a_refusal_and_it_is_journaled(store):
     store.retry_refused("manual:L1", "siti", T0)
     assert journal(store, "run-2").once(portal.effect()).state == "done" and portal.done == ["manual:L1"]
     assert ("refused", "failed", "person:siti") in [(e.from_state, e.to_state, e.actor) for e in store.events("manual:L1")]
+
+
+def test_doubts_list_and_decide_from_the_command_line(tmp_path):
+    """A person's place that is not Python: the listing shows markers and outside text as they
+    are (never as rich markup), and a decision through the CLI is journaled with the login name."""
+    import os
+
+    from tests.conftest import run_cli
+
+    url = f"sqlite:///{tmp_path / 'bots.sqlite3'}"
+    store = Store(url)
+    store.migrate()
+    portal = Portal()
+    portal.readable = False
+    portal.script = ["lost_after"]
+    effect = portal.effect()
+    effect.marker = "[SPV-T1]"
+    effect.payload = {**effect.payload, "note": "[bold]Budi[/bold]"}  # text from outside, not markup
+    journal(store).once(effect)
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("BOTS_", "DATABASE_URL"))},
+           "DATABASE_URL": url, "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs"),
+           "COLUMNS": "200"}
+    listing = run_cli("doubts", "list", env=env)
+    assert listing.returncode == 0 and "[SPV-T1]" in listing.stdout and "manual:L1" in listing.stdout
+    assert "[bold]Budi[/bold]" in listing.stdout
+    missing_note = run_cli("doubts", "decide", "manual:L1", "--done", "--note", " ", env=env)
+    assert missing_note.returncode == 2
+    decided = run_cli("doubts", "decide", "manual:L1", "--not-done", "--note", "tidak ada di riwayat", env=env)
+    assert decided.returncode == 0, decided.stderr
+    action = store.get_action("manual:L1")
+    assert action.state == "failed" and store.events("manual:L1")[-1].actor.startswith("person:")
+    assert run_cli("doubts", "decide", "manual:L1", "--done", "--note", "x", env=env).returncode == 2  # not in doubt
+    store.dispose()
