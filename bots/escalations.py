@@ -28,7 +28,7 @@ from bots.portals.otomax import OtomaxAdmin
 from bots.reconcile.act import line_marker
 from bots.reconcile.ledger import Escalation, Ledger
 from bots.reconcile.matching import rupiah
-from bots.runner import run_scope
+from bots.runner import RunContext, run_scope
 from bots.settings import Settings
 from bots.store import Store
 
@@ -87,8 +87,8 @@ def resolve(settings: Settings, escalation: str | int, *, agent: str | None, not
             raise BusinessError(f"ESK-{esk.id} is PENDING_REVERSED: the bank never booked this money, so it "
                                 "cannot be credited; take back any credit named in it, then close it with --reject")
         with scope.browser() as browser:
-            otomax = OtomaxAdmin(browser, settings.portal("otomax"), attempts=settings.retry_attempts,
-                                 backoff_seconds=settings.retry_backoff_seconds)
+            otomax = RunContext(BOT, scope.run_id, settings, scope.store, scope.clock, browser,
+                                scope=scope).portal(OtomaxAdmin, "otomax")
             added = _added(otomax, esk)
             if reject:
                 return _reject(scope, ledger, esk, added, note)

@@ -61,16 +61,12 @@ def confirm_refund(settings: Settings, order_id: str, *, note: str, by: str | No
                                              "code": row.code}, check, act))
         row = registry.order(order_id)
         with scope.browser() as browser:
-            aggregator = AggregatorPortal(browser, settings.portal("aggregator"), attempts=settings.retry_attempts,
-                                          backoff_seconds=settings.retry_backoff_seconds)
-            from types import SimpleNamespace
-
             from bots.notify import NotifyOnce, notifier_for
             from bots.portals.helpdesk import inbox_reader
+            from bots.runner import RunContext
 
-            ctx = SimpleNamespace(settings=settings, portal=lambda page, key: page(
-                browser, settings.portal(key), attempts=settings.retry_attempts,
-                backoff_seconds=settings.retry_backoff_seconds))
+            ctx = RunContext(BOT, scope.run_id, settings, scope.store, scope.clock, browser, scope=scope)
+            aggregator = ctx.portal(AggregatorPortal, "aggregator")
             notify = NotifyOnce(scope.journal, notifier_for(settings), inbox_reader(ctx))
             refunds = Refunds(scope.journal, registry, aggregator, notify)  # a refusal is told, once
             paid = [p for p in aggregator.payments() if p.order_id == order_id]
