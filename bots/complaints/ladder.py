@@ -242,6 +242,9 @@ def _pnr_step(case: Case, age: timedelta, now: datetime, th: Thresholds) -> Step
     if PNR_HARD in done:
         return _reminder(case, done[PNR_HARD], now, th, age)
     if age > th.pnr_hard_after:
+        last = last_complaint(done, {})
+        if last is not None and now - last < th.followup_every:
+            return None  # never two complaints within followup_every: the hard one takes the next slot
         return _step(case, PNR_HARD, "hard", age, th.pnr_hard_after)
     if PNR_COMPLAINT not in done:
         return _step(case, PNR_COMPLAINT, "normal", age, timedelta(0))
