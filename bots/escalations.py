@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import re
+from decimal import Decimal
 
 from loguru import logger
 from rich.console import Console
@@ -59,9 +60,28 @@ def list_escalations(settings: Settings, *, show_all: bool = False) -> int:
         # text from the bank and the server is shown as it is, never read as rich markup
         table.add_row(*map(escape, (f"ESK-{e.id}", f"{e.day:%d/%m/%Y}", e.bank.upper(), e.account_no,
                                     rupiah(e.amount), e.code, e.reason, ", ".join(e.candidates), e.status)))
-    Console().print(table if rows else "no escalations" + ("" if show_all else " open"))
+    console = Console()
+    console.print(table if rows else "no escalations" + ("" if show_all else " open"))
+    gaps = Ledger(store).gaps()
+    if gaps:  # a day that does not tie out is open until a later read closes it: always shown
+        console.print(_gap_table(gaps))
     store.dispose()
     return 0
+
+
+def _gap_table(gaps) -> Table:
+    """STATEMENT_GAP: account days whose opening + credits − debits is not the bank's closing balance."""
+    table = Table(title="STATEMENT_GAP: saldo tidak cocok (ada mutasi yang belum terbaca)", header_style="bold")
+    for column in ("Tanggal", "Bank", "Rekening", "Saldo awal", "Saldo akhir bank", "Selisih", "Diberitahu"):
+        table.add_column(column)
+    for g in gaps:
+        gap = int(Decimal(g.gap))
+        table.add_row(f"{g.day:%d/%m/%Y}", g.bank.upper(), escape(g.account_no),
+                      rupiah(Decimal(g.opening_balance)) if g.opening_balance is not None else "-",
+                      rupiah(Decimal(g.closing_balance)) if g.closing_balance is not None else "-",
+                      rupiah(gap) if gap >= 0 else "-" + rupiah(-gap),
+                      "ya" if g.gap_notified_at else "belum")
+    return table
 
 
 def resolve(settings: Settings, escalation: str | int, *, agent: str | None, note: str, reject: bool,
