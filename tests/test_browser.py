@@ -105,3 +105,20 @@ def test_a_wrong_password_is_a_setting_error(settings):
         with pytest.raises(ConfigError) as error:
             OtomaxAdmin(browser, wrong).list_agents()
     assert error.value.key == "OTOMAX_PASSWORD" and "Keliru-9931" not in str(error.value)
+
+
+@pytest.mark.browser
+def test_a_form_whose_answer_is_lost_raises_ours_whoever_calls_submit(settings, tmp_path):
+    from tests.conftest import MockWorld
+
+    lost = MockWorld()
+    settings = load_settings(env_file=DEMO_ENV, environ={}, overrides={
+        "PORTALS_BASE_URL": lost.url, "REPORTS_DIR": str(tmp_path / "reports")})
+    with PortalBrowser(settings, "run-lost") as browser:
+        otomax = OtomaxAdmin(browser, settings.portal("otomax"), attempts=1)
+        otomax.open("/saldo/tambah")
+        button = otomax.page.get_by_role("button", name="Tambah Saldo")
+        lost.stop()  # the server is gone between the form and its answer
+        with pytest.raises(PortalUnavailable) as error:
+            otomax._submit(button, "adding balance to AG001")  # no _guard around it: still ours
+    assert "outcome unknown" in str(error.value)

@@ -213,7 +213,7 @@ class PortalPage:
             with self.page.expect_navigation() as navigation:
                 button.click()
             response = navigation.value
-        except PlaywrightError:
+        except PlaywrightError as exc:
             # Chromium shows its error page a moment after the failure is reported; a page
             # opened before that would be interrupted by it, so let it arrive first.
             try:
@@ -222,7 +222,8 @@ class PortalPage:
             except PlaywrightError:
                 pass
             self.browser.fresh_page(self.key)  # a late error page must not interrupt what comes next
-            raise
+            # ours, whoever calls: a click whose answer is lost may have acted
+            raise PortalUnavailable(self.key, f"{doing} (outcome unknown): {str(exc).splitlines()[0]}") from exc
         if response is None or self.page.url.startswith("chrome-error:"):
             self.browser.fresh_page(self.key)
             raise PortalUnavailable(self.key, f"{doing}: the connection was lost (outcome unknown)")
