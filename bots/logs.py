@@ -2,7 +2,8 @@
 
 Secrets (every password and token in the settings) and 16-digit numbers (NIK, KK) are masked
 in the message, in the extra fields and in tracebacks before anything is written, by both
-sinks. `diagnose` is off everywhere: variable values in tracebacks could hold personal data.
+sinks, and control characters in a message (a bank description's `\x1b[…`) are written as
+visible escapes (`\x1b`), never obeyed by a terminal. `diagnose` is off everywhere: variable values in tracebacks could hold personal data.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Iterable
 from zoneinfo import ZoneInfo
 
 from loguru import logger
+
+from bots.text import visible
 
 SIXTEEN_DIGITS = re.compile(r"(?<!\d)\d{16}(?!\d)")
 MASK = "***"
@@ -73,7 +76,7 @@ class DailyJsonFile:
             "level": record["level"].name,
             "run_id": record["extra"].get("run_id", "-"),
             "bot": record["extra"].get("bot", "-"),
-            "message": self.masker(record["message"]),
+            "message": self.masker(visible(record["message"])),
             "extra": self.masker.value({k: v for k, v in record["extra"].items() if k not in ("run_id", "bot")}),
             "where": f"{record['name']}:{record['function']}:{record['line']}",
         }
@@ -98,7 +101,7 @@ def setup_logging(logs_dir: Path, secrets: Iterable[str] = (), *, console_level:
     logger.configure(extra={"run_id": "-", "bot": "-"})
     def to_console(message: str) -> None:
         stream = console or sys.stderr  # looked up each time: tests swap sys.stderr
-        stream.write(_masker(str(message)))
+        stream.write(_masker(visible(str(message))))
         stream.flush()
 
     logger.add(to_console, level=console_level, format=_CONSOLE_FORMAT, colorize=False,

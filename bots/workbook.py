@@ -19,6 +19,8 @@ from pathlib import Path
 from typing import Any, Iterable
 from zoneinfo import ZoneInfo
 
+from bots.text import visible
+
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 FORMATS = {"rupiah": '"Rp" #,##0', "date": "DD/MM/YYYY", "datetime": "DD/MM/YYYY HH:MM", "int": "0",
@@ -290,18 +292,8 @@ def _finished():
     yield
 
 
-# control characters (C0 but tab and line ends, DEL, C1): shown as visible escapes, never written raw
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 #: the first characters a spreadsheet reads as a formula (or DDE) when a cell is typed in
 FORMULA_STARTS = ("=", "+", "-", "@")
-
-
-def visible(text: str) -> str:
-    """Text from outside with its control characters as visible escapes (`\\x07`), for
-    workbooks and logs; what it stands for (a line's identity) is never changed by this."""
-    if _CONTROL.search(text) is None:
-        return text
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
 
 
 def text_cell(sheet, value: str, style=None):

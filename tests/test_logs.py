@@ -39,6 +39,17 @@ def test_file_and_console_are_masked_in_messages_extras_and_tracebacks(tmp_path,
     assert re.fullmatch(r"bots-\d{4}-\d{2}-\d{2}\.jsonl", next(tmp_path.glob("*.jsonl")).name)
 
 
+def test_control_characters_from_outside_are_visible_escapes_in_file_and_console(tmp_path, capsys):
+    setup_logging(tmp_path)
+    description = "TRSF \x1b[2J\x07SITI\x00 =cmd|x"
+    logger.info("line {} escalated", description)
+    console = capsys.readouterr().err
+    written = json.loads(next(tmp_path.glob("bots-*.jsonl")).read_text().splitlines()[-1])["message"]
+    for text in (console, written):
+        assert "\x1b" not in text and "\x07" not in text and "\x00" not in text
+        assert "TRSF \\x1b[2J\\x07SITI\\x00 =cmd|x" in text
+
+
 def test_a_real_run_writes_json_lines_with_its_run_id(bot_env, shared_world, suite_logs):
     done = run_cli("run", "portal_check", env=bot_env(shared_world.url, portals=("otomax", "helpdesk")))
     assert done.returncode == 0, done.stderr

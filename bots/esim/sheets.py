@@ -3,15 +3,13 @@ bots/workbook.py: text from outside written as text, print set-up, widths that f
 
 from __future__ import annotations
 
-import re
-
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+from bots.text import visible
 
 
 def clean(text: str) -> str:
     """Text a customer typed, safe for a cell: control characters shown as visible escapes
     (`\\x07`), never written raw (Excel cannot hold them; openpyxl refuses them)."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    return visible(text)
 
 
 def put(cell, value) -> None:
