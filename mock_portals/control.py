@@ -1,7 +1,7 @@
 """The control API under `/__mock/`, for tests and demos only (bots never call it).
 
     GET  state            every table as JSON rows, keyed by table name
-    GET  clock            the world's time; POST clock {"set": ISO} or {"advance": "15m"}
+    GET  clock            the world's time; POST clock {"set": ISO[, "frozen": true]} or {"advance": "15m"}
     GET  faults           the active fault profile and the count of faults injected so far
     POST faults           {"error_rate", "latency_ms", "drop_rate", "maintenance", "note_limit",
                            "refuse_rate", "portals", "seed", "expire_sessions": true (one-shot)};
@@ -64,7 +64,8 @@ def create_control_app(world: World) -> Flask:
             try:
                 if "set" in body:
                     moment = datetime.fromisoformat(str(body["set"]))
-                    world.set_clock(moment if moment.tzinfo else moment.replace(tzinfo=JAKARTA))
+                    world.set_clock(moment if moment.tzinfo else moment.replace(tzinfo=JAKARTA),
+                                    frozen=bool(body.get("frozen", False)))
                 elif "advance" in body:
                     world.advance_clock(parse_duration(body["advance"]))
                 else:

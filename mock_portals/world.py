@@ -71,6 +71,7 @@ class World:
     started_at: datetime
     session_idle: timedelta = timedelta(minutes=15)
     clock_offset: timedelta = timedelta(0)
+    frozen_at: datetime | None = None  # a stopped clock: moves only when advanced (tests)
     faults: Faults = field(default_factory=Faults)
     fault_counts: dict[str, int] = field(default_factory=dict)
     sessions: dict[str, dict[str, PortalSession]] = field(default_factory=dict)
@@ -94,15 +95,22 @@ class World:
 
     # -- the clock -------------------------------------------------------------------------
     def now(self) -> datetime:
+        if self.frozen_at is not None:
+            return self.frozen_at
         return datetime.now(JAKARTA) + self.clock_offset
 
-    def set_clock(self, moment: datetime) -> None:
+    def set_clock(self, moment: datetime, *, frozen: bool = False) -> None:
+        """The world's time from now on; `frozen`: it stays there until advanced (a test that
+        must not depend on how long the machine takes between its steps)."""
         with self.lock:
             self.clock_offset = moment - datetime.now(JAKARTA)
+            self.frozen_at = moment if frozen else None
 
     def advance_clock(self, delta: timedelta) -> None:
         with self.lock:
             self.clock_offset += delta
+            if self.frozen_at is not None:
+                self.frozen_at += delta
 
     # -- tables ----------------------------------------------------------------------------
     def table(self, name: str) -> list[dict]:

@@ -59,7 +59,7 @@ def pending(tmp_path, bot_env):
                        ("agent_complaints.csv", AGENT_COMPLAINTS), ("agents.csv", AGENTS)):
         (folder / name).write_text(text)
     world = MockWorld(seed=folder)
-    world.post("/__mock/clock", {"set": T0})
+    world.post("/__mock/clock", {"set": T0, "frozen": True})  # moves only when the test advances it
     env = bot_env(world.url, NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
     yield world, env, tmp_path
     world.stop()
