@@ -7,7 +7,8 @@
 
 Families (chaos/families.py): classic (faults, kill -9), hosts (2–3 processes on one store
 with different VAR_DIRs), store_lost (the store deleted between scenarios), note_limit (a server
-that truncates notes), refusals (a server that refuses actions).
+that truncates notes), refusals (a server that refuses actions); for reconcile_payments also
+second_format, pend_reversed, back_dated, bank_down, outside_text, clock_jump (issue 12).
 
 Each bot gets its own generated world (one process) and plays its scenarios in order; the
 three bots play at the same time. The table goes to the terminal, to
@@ -28,8 +29,8 @@ from datetime import datetime
 from pathlib import Path
 
 from chaos.campaigns import CAMPAIGNS, Campaign
-from chaos.families import FAMILIES, pick_family, plan_for, uses_classic_faults
-from chaos.harness import (MAX_RERUNS, ROOT, ChaosWorld, Tally, bot_env, chaos_config, fault_profile,
+from chaos.families import FAMILIES, RECONCILE_ONLY, pick_family, plan_for, uses_classic_faults
+from chaos.harness import (MAX_RERUNS, ROOT, ChaosWorld, Run, Tally, bot_env, chaos_config, fault_profile,
                            fresh_folder, run_at_once, run_bot)
 
 KILL_SHARE = 0.9
@@ -78,8 +79,8 @@ def scenario(campaign: Campaign, kind: str, number: int, seed: int, env: dict,
         crash_at = f"{point}@{rng.choices([1, 2, 3], [85, 10, 5])[0]}" if point else None
     plan = plan_for(kind, rng, campaign.action_portals, bot)
     campaign.begin(kind)
+    problems: list[str] = campaign.before_runs(plan, rng, env, tally)  # a family's own steps (issue 12)
     world.call("faults", {**profile, **plan.first, **plan.steady})
-    problems: list[str] = []
     if plan.processes > 1:
         tally.events["runs side by side"] += plan.processes
         firsts = run_at_once([(["run", bot], {**campaign.elsewhere(env, number, i), **campaign.run_env()}, None)
@@ -94,14 +95,10 @@ def scenario(campaign: Campaign, kind: str, number: int, seed: int, env: dict,
     tally.run_seconds += [r.seconds for r in firsts]
     if point:
         (tally.kills if first.code == -9 else tally.kills_missed)[point] += 1
-    last, quiet = first, first.code == 0
-    for _ in range(MAX_RERUNS if not quiet else 0):
-        last = run_bot(bot, {**env, **campaign.run_env()})
-        tally.runs[bot] += 1
-        tally.run_seconds.append(last.seconds)
-        if last.code == 0:
-            quiet = True
-            break
+    problems += campaign.after_first(plan, first, rng, tally)
+    last, quiet = rerun_until_quiet(campaign, env, tally, first)
+    if quiet and campaign.after_quiet(plan, rng, env, tally, problems):  # the family added work: again
+        last, quiet = rerun_until_quiet(campaign, env, tally)
     if quiet and plan.resolve:
         tally.events[f"escalation resolves ({plan.resolve})"] += 1
         problems += campaign.resolve_step(rng, env, number, plan.resolve, tally)
@@ -110,6 +107,20 @@ def scenario(campaign: Campaign, kind: str, number: int, seed: int, env: dict,
         f"not quiet after {MAX_RERUNS} reruns (classic faults off): exit {last.code}: {last.tail}"]
     note = "first run" + ("s" if len(firsts) > 1 else "") + " exit " + "/".join(str(r.code) for r in firsts)
     return problems, note + (f" (kill at {crash_at})" if crash_at else "")
+
+
+def rerun_until_quiet(campaign: Campaign, env: dict, tally: Tally, last: Run | None = None) -> tuple[Run, bool]:
+    """Runs without faults until one ends cleanly (at most MAX_RERUNS): the last run, and whether it did."""
+    if last is not None and last.code == 0:
+        return last, True
+    for _ in range(MAX_RERUNS):
+        last = run_bot(campaign.bot, {**env, **campaign.run_env()})
+        tally.runs[campaign.bot] += 1
+        tally.run_seconds.append(last.seconds)
+        if last.code == 0:
+            return last, True
+    assert last is not None
+    return last, False
 
 
 def bad_inputs() -> tuple[int, int]:
@@ -176,6 +187,10 @@ def main(argv=None) -> int:
     parser.add_argument("--readme", action="store_true", help="write the table into README.md (Reliability)")
     parser.add_argument("--quiet", action="store_true", help="print only violations and the table")
     args = parser.parse_args(argv)
+    own = args.family in (*RECONCILE_ONLY, "bank_rec_all")
+    bots = args.bot or (["reconcile_payments"] if own else sorted(CAMPAIGNS))
+    if own and bots != ["reconcile_payments"]:
+        parser.error(f"--family {args.family} is a reconcile_payments family; pass --bot reconcile_payments")
     seed = args.seed if args.seed is not None else random.SystemRandom().randrange(10**6)
     work = fresh_folder(args.work_dir)
     config, logs = chaos_config(work / "config"), work / "logs"
@@ -195,7 +210,7 @@ def main(argv=None) -> int:
         with lock:
             tally.merge(result)
 
-    threads = [threading.Thread(target=one, args=(bot,)) for bot in (args.bot or sorted(CAMPAIGNS))]
+    threads = [threading.Thread(target=one, args=(bot,)) for bot in bots]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -17,6 +17,7 @@ from pathlib import Path
 from openpyxl import load_workbook
 
 from bots.esim.batch import order_ids
+from chaos import reconcile_families
 from chaos.harness import ROOT, ChaosWorld, run_at_once
 from chaos.procedure_checks import (confirm_step, esim_refunds, pnr_case, pnr_followups,
                                     procedure_late_payment, waiting_for_confirmation)
@@ -97,6 +98,17 @@ class Campaign:
     def resolve_step(self, rng: random.Random, env: dict, number: int, mode: str, tally) -> list[str]:
         return []
 
+    # -- a family's own steps around the runs (chaos/reconcile_families.py) ---------------------
+    def before_runs(self, plan, rng: random.Random, env: dict, tally) -> list[str]:
+        return []
+
+    def after_first(self, plan, first, rng: random.Random, tally) -> list[str]:
+        return []
+
+    def after_quiet(self, plan, rng: random.Random, env: dict, tally, problems: list[str]) -> bool:
+        """Steps once the runs are quiet; True when the bot must run again over what they added."""
+        return False
+
     def write_seed(self, seed: Path) -> None:
         seed.mkdir(parents=True, exist_ok=True)
         shutil.copy(WORLD / "portal_users.csv", seed / "portal_users.csv")
@@ -121,6 +133,7 @@ class ReconcileCampaign(Campaign):
     kill_points = ("approve:after_intent", "approve:after_in_flight", "approve:after_click",
                    "approve:after_done", "notify:after_in_flight", "notify:after_send")
     item = "tickets"
+    accounts = ACCOUNTS
     KINDS = (("match", 52), ("ambiguous", 8), ("mismatch", 10), ("expired", 7), ("already", 6),
              ("round", 7), ("none", 6), ("debit", 4))
 
@@ -135,6 +148,23 @@ class ReconcileCampaign(Campaign):
         self._ticket_bank: dict[str, str] = {}       # ticket -> its bank
         self.hand_lines: Counter = Counter()         # (account, amount, description) -> hand credits
         self.tickets = 0
+        # issue 12's families (chaos/reconcile_families.py)
+        self.scenario_matches: dict[str, str] = {}   # this scenario's exact-match tickets -> bank
+        self.never_received: dict[str, tuple[str, int]] = {}  # ticket -> (agent, amount) of a PEND reversed
+        self.never_booked: Counter = Counter()       # (account, amount) of those PEND lines
+        self.back_dated: list[tuple[str, int, str]] = []  # (account, amount, day) posted back
+        self.extra_bca = False                       # a BCA account opened for pend_reversed
+        self.down: str | None = None                 # bank_down: the bank in maintenance
+        self.hand_order = "before"                   # second_format: the hand files before or after
+
+    def before_runs(self, plan, rng, env, tally):
+        return reconcile_families.before_runs(self, plan, rng, env, tally)
+
+    def after_first(self, plan, first, rng, tally):
+        return reconcile_families.after_first(self, plan, first, rng, tally)
+
+    def after_quiet(self, plan, rng, env, tally, problems):
+        return reconcile_families.after_quiet(self, plan, rng, env, tally, problems)
 
     def write_seed(self, seed):
         super().write_seed(seed)
@@ -175,6 +205,7 @@ class ReconcileCampaign(Campaign):
 
     def inject(self, rng):
         tickets, transfers = [], []
+        self.scenario_matches = {}
         for _ in range(rng.randint(2, 5)):
             kind = rng.choices([k for k, _ in self.KINDS], [w for _, w in self.KINDS])[0]
             bank = rng.choice(self.banks)
@@ -183,6 +214,7 @@ class ReconcileCampaign(Campaign):
                 ticket = self._ticket(rng, bank, amount)
                 self.credited[ticket["ticket_id"]] = (ticket["agent_id"], amount)
                 self._ticket_bank[ticket["ticket_id"]] = bank
+                self.scenario_matches[ticket["ticket_id"]] = bank
                 tickets.append(ticket)
                 transfers.append(self._transfer(bank, amount, rng))
                 if rng.random() < 0.12:  # the agent paid twice: the second is already processed
@@ -220,7 +252,8 @@ class ReconcileCampaign(Campaign):
         parked = self.parked()
         ours = [t for t in state["tickets"] if t["ticket_id"].startswith("CH")]
         approved = {t["ticket_id"] for t in ours if t["status"] == "APPROVED"}
-        wrong = sorted(approved - set(self.credited) - self.approved_by_hand)
+        # a ticket paid by a PEND line the bank then reversed may credit; reconcile_families checks it was told
+        wrong = sorted(approved - set(self.credited) - self.approved_by_hand - set(self.never_received))
         missing = sorted(t for t in set(self.credited) - approved if not self._waits_for_a_person(t, parked, state))
         if wrong or missing:
             problems.append(f"approved tickets differ: credited wrongly {wrong}, not credited {missing}")
@@ -235,6 +268,8 @@ class ReconcileCampaign(Campaign):
         expected = dict(self.agents)
         for ticket, (agent, amount) in self.credited.items():
             expected[agent] += amount if ticket in approved else 0
+        for ticket, (agent, amount) in self.never_received.items():
+            expected[agent] += amount if ticket in logged else 0
         for row in state["balance_log"]:
             if row.get("kind") == "MANUAL":
                 expected[row["agent_id"]] = expected.get(row["agent_id"], 0) + row["amount"]
@@ -246,9 +281,7 @@ class ReconcileCampaign(Campaign):
         if any(n > 1 for n in titles.values()):
             problems.append(f"escalation notified twice: {[t for t, n in titles.items() if n > 1]}")
         problems += self._check_store(state, approved)
-        from chaos.reconcile_families import checks as bank_reconciliation_checks  # issue 12
-
-        problems += bank_reconciliation_checks(self)
+        problems += reconcile_families.checks(self, state)  # issue 12
         return problems
 
     def _waits_for_a_person(self, ticket: str, parked: dict, state: dict) -> bool:
@@ -284,6 +317,7 @@ class ReconcileCampaign(Campaign):
             return [f"the store cannot be read: {exc}"]
         stored = Counter((a, int(float(amount)), d) for a, amount, d, _ in rows)
         banked = Counter((m["account_no"], int(m["amount"]), m["direction"]) for m in state["mutations"])
+        banked.update({(account, amount, "CR"): n for (account, amount), n in self.never_booked.items()})
         problems = []
         if stored != banked:
             problems.append(f"statement lines lost {dict(banked - stored)} or doubled {dict(stored - banked)}")
@@ -309,7 +343,8 @@ class ReconcileCampaign(Campaign):
         try:
             open_ones = self.query(
                 "select e.id, l.account_no, l.amount, l.description from escalations e "
-                "join statement_lines l on l.fingerprint = e.fingerprint where e.status = 'OPEN' order by e.id")
+                "join statement_lines l on l.fingerprint = e.fingerprint where e.status = 'OPEN' "
+                "and e.code != 'PENDING_REVERSED' order by e.id")  # never booked: resolve refuses to credit it
         except sqlite3.Error as exc:
             return [f"the store cannot be read: {exc}"]
         if not open_ones:

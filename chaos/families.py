@@ -20,6 +20,12 @@ scenario is the same for a seed whatever the mix), or forced with `--family`:
 - `refusals` — the action portals refuse 30 %, 50 % or all of the acts with a business answer
   (`refuse_rate`), for the whole scenario: a refused act changes nothing and its item is not
   lost (done once later, or in the store as `refused` / `in_doubt`, or an open escalation).
+
+Six more for reconcile_payments only (issue 12, chaos/reconcile_families.py says what each does
+and checks): `second_format`, `pend_reversed`, `back_dated`, `bank_down`, `outside_text`,
+`clock_jump`. They are drawn in place of a `classic` draw, from a stream of their own, so every
+scenario the five families above drew for a seed is drawn the same. `bank_rec_all` plays the six
+in one scenario (only with `--family`: the short form in `make test`).
 """
 
 from __future__ import annotations
@@ -34,14 +40,32 @@ FAMILIES = {
     "store_lost": (10, "the store deleted mid-campaign"),
     "note_limit": (10, "a server that truncates notes"),
     "refusals": (10, "a server that refuses actions"),
+    # reconcile_payments only, each 5 % of its mix (taken from classic's 60 %)
+    "second_format": (5, "the same day through a second export (KlikBCA Bisnis, or a file passed by hand)"),
+    "pend_reversed": (5, "a PEND line credited, then gone from the next download"),
+    "back_dated": (5, "a line posted two or more days back, after a run"),
+    "bank_down": (5, "one bank in maintenance for a run"),
+    "outside_text": (5, "control characters and a leading = + - @ in descriptions"),
+    "clock_jump": (5, "a run whose clock is far from the banks'"),
 }
+#: all six in one scenario: the short form `make test` runs (never drawn in the mix)
+FAMILIES["bank_rec_all"] = (0, "all six of the bank reconciliation's families in one scenario")
+RECONCILE_ONLY = ("second_format", "pend_reversed", "back_dated", "bank_down", "outside_text", "clock_jump")
 NOTE_LIMITS = (30, 100)
 REFUSE_RATES = (0.3, 0.5, 1.0)
 
 
 def pick_family(seed: int, bot: str, number: int) -> str:
+    """The scenario's family: the five shared ones drawn as before; for reconcile_payments a
+    `classic` draw may then become one of its own families (a second stream, so no other draw moves)."""
+    shared = [name for name in FAMILIES if name not in RECONCILE_ONLY and name != "bank_rec_all"]
     rng = random.Random(f"{seed}:{bot}:{number}:family")
-    return rng.choices(list(FAMILIES), [w for w, _ in FAMILIES.values()])[0]
+    family = rng.choices(shared, [FAMILIES[name][0] for name in shared])[0]
+    if family != "classic" or bot != "reconcile_payments":
+        return family
+    own = random.Random(f"{seed}:{bot}:{number}:bank-reconciliation")
+    classic = FAMILIES["classic"][0] - sum(FAMILIES[name][0] for name in RECONCILE_ONLY)
+    return own.choices(["classic", *RECONCILE_ONLY], [classic] + [FAMILIES[n][0] for n in RECONCILE_ONLY])[0]
 
 
 @dataclass

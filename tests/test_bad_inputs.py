@@ -1,10 +1,14 @@
 """The bad-input corpus (`fixtures/bad/`): every case exits 2 naming its place, and nothing is acted on.
 
-Four kinds, each case through the CLI (`bots.cli.main`, in this process to keep the file fast;
+Five kinds, each case through the CLI (`bots.cli.main`, in this process to keep the file fast;
 every fourth case, and the statement run, as a real `python -m bots` process):
 
 - statements: every file through the parser, then all of them in one reconcile run beside a
   good statement — one `error:` line per bad file, and the store holds only the good file's lines;
+- statement runs: files that parse but a run must refuse (an account the company does not own, a
+  period older than `statement_max_age_days`), each through the run's check, then all of them in
+  one run beside the files in `accepted/` (KlikBCA Bisnis as downloaded, the account from its
+  name), which are read and act; alone, those end 0;
 - seeds: the demo world with one file replaced; the world refuses to start (no URL printed);
 - settings: `bots.toml` overrides and `.env` lines; the run stops before any store, lock, log,
   report or browser exists;
@@ -40,6 +44,8 @@ STATEMENTS = sorted(BAD.glob("statements/*.csv")) + sorted(BAD.glob("statements/
 SEEDS = sorted(p for p in BAD.glob("seeds/*") if p.is_dir())
 SETTINGS = sorted(p for p in BAD.glob("settings/*") if p.is_dir())
 BATCHES = sorted(BAD.glob("batches/*.toml"))
+STATEMENT_RUNS = sorted(BAD.glob("statement-runs/*.csv"))
+ACCEPTED_RUNS = sorted(BAD.glob("statement-runs/accepted/*.csv"))
 BOTS_WITH_SECTIONS = ("reconcile_payments", "check_pending_tx", "esim_activation_queue")
 
 
@@ -83,9 +89,10 @@ def assert_names(message: str, case: Path) -> None:
 # -- the corpus ----------------------------------------------------------------------------------
 
 def test_the_corpus_has_every_kind_and_each_case_states_its_error():
-    kinds = {"statements": STATEMENTS, "seeds": SEEDS, "settings": SETTINGS, "batches": BATCHES}
+    kinds = {"statements": STATEMENTS, "seeds": SEEDS, "settings": SETTINGS, "batches": BATCHES,
+             "statement runs": STATEMENT_RUNS, "accepted by a run": ACCEPTED_RUNS}
     assert all(kinds.values()) and sum(map(len, kinds.values())) >= 45
-    for case in STATEMENTS:
+    for case in STATEMENTS + STATEMENT_RUNS:
         first = expected(case)[0]
         assert first.startswith(statement_name(case)), case.name  # the file is named first
     for case in SEEDS:
@@ -162,12 +169,62 @@ def test_bad_statements_in_one_run_each_exit_2_and_only_the_good_file_is_read(tm
         [line] = [e for e in errors if e.startswith(f"error: {path},") or e.startswith(f"error: {path}:")]
         assert_names(line.replace(str(path.parent) + os.sep, ""), case)
     assert len(errors) == len(bad), done.stderr
-    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as db:
-        sources = dict(db.execute("SELECT source, count(*) FROM statement_lines GROUP BY source").fetchall())
+    from tests.stores import store_query
+    sources = dict(store_query(env, "SELECT source, count(*) FROM statement_lines GROUP BY source"))
     assert list(sources) == [str(GOOD_STATEMENT)] and sources[str(GOOD_STATEMENT)] > 0
     # nothing credited: no ticket approved and no saldo added by this run
     assert (after["tickets"], after["balance_log"], after["agents"]) == (
         before["tickets"], before["balance_log"], before["agents"])
+
+
+# -- statements a run refuses (they parse) -------------------------------------------------------
+
+def reconcile_world_accounts() -> dict[str, set[str]]:
+    from tests.reconcile_world import BCA, MANDIRI
+
+    return {"bca": {BCA}, "mandiri": {MANDIRI}}
+
+
+@pytest.mark.parametrize("case", STATEMENT_RUNS, ids=ids(STATEMENT_RUNS))
+def test_statement_a_run_refuses_is_named(case):
+    from bots.reconcile_payments import DEFAULTS, statement_file
+    from tests.reconcile_world import T0
+
+    with pytest.raises(InputFileError) as caught:
+        statement_file(case, T0.date(), DEFAULTS, reconcile_world_accounts())
+    assert caught.value.exit_code == EXIT_BAD_INPUT and caught.value.path == str(case)
+    assert_names(str(caught.value), case)
+
+
+@pytest.mark.browser
+def test_refused_statements_in_one_run_act_on_nothing_and_bisnis_as_downloaded_is_read(tmp_path, bot_env):
+    from tests.reconcile_world import BCA, T0, env_file, write_world
+
+    world_dir = write_world(tmp_path / "world")
+    world = MockWorld(seed=world_dir)
+    try:
+        world.post("/__mock/clock", {"set": T0.isoformat()})
+        env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(world_dir)), BOTS_NOW=T0.isoformat(), COLUMNS="250")
+        files = [arg for path in [*STATEMENT_RUNS, *ACCEPTED_RUNS] for arg in ("--statement", str(path))]
+        done = run_cli("run", "reconcile_payments", *files, env=env)
+        credited = sorted(r["ticket_id"] for r in world.state()["balance_log"])
+        alone = run_cli("run", "reconcile_payments", *[a for p in ACCEPTED_RUNS for a in ("--statement", str(p))],
+                        env=env)
+    finally:
+        world.stop()
+    assert done.returncode == EXIT_BAD_INPUT, done.stdout + done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    for case in STATEMENT_RUNS:
+        [line] = [e for e in errors if e.startswith(f"error: {case}:")]
+        assert_names(line, case)
+    assert len(errors) == len(STATEMENT_RUNS), done.stderr
+    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as db:
+        sources = {s for (s,) in db.execute("SELECT DISTINCT source FROM statement_lines")}
+        formats = db.execute("SELECT DISTINCT account_no, export_format FROM statement_files").fetchall()
+    assert sources == {str(p) for p in ACCEPTED_RUNS}  # nothing from a refused file
+    assert formats == [(BCA, "bca-bisnis")]            # the account from KlikBCA Bisnis's file name
+    assert credited == ["TK1"]  # the Bisnis file's exact match, and nothing else
+    assert alone.returncode == 0, alone.stdout + alone.stderr
 
 
 # -- seed worlds ---------------------------------------------------------------------------------

@@ -52,22 +52,52 @@ SHORT_FAMILIES = {
 }
 
 
-@pytest.mark.browser
-@pytest.mark.parametrize("family", sorted(SHORT_FAMILIES))
-def test_short_chaos_family_holds_every_invariant(tmp_path, family):
-    """Two scenarios of one family (chaos/families.py) for its bots, a fixed seed."""
+def short_chaos(tmp_path, scenarios: str, family: str, *bots: str) -> dict:
+    """`python -m chaos` for one family, the fixed seed: it held every invariant; its table's rows."""
     out = tmp_path / "chaos.json"
-    bots = [arg for bot in SHORT_FAMILIES[family] for arg in ("--bot", bot)]
-    done = subprocess.run([sys.executable, "-m", "chaos", "--scenarios", "2", "--seed", str(FAMILY_SEED),
+    done = subprocess.run([sys.executable, "-m", "chaos", "--scenarios", scenarios, "--seed", str(FAMILY_SEED),
                            "--family", family, *bots, "--no-bad-inputs", "--quiet",
                            "--work-dir", str(tmp_path / "work"), "--json", str(out)],
                           cwd=ROOT, capture_output=True, text=True, timeout=300)
     report = json.loads(out.read_text())
     assert report["violations"] == [], done.stdout
     assert done.returncode == 0, done.stdout + done.stderr
-    rows = dict(report["rows"])
+    return dict(report["rows"])
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("family", sorted(SHORT_FAMILIES))
+def test_short_chaos_family_holds_every_invariant(tmp_path, family):
+    """Two scenarios of one family (chaos/families.py) for its bots, a fixed seed."""
+    bots = [arg for bot in SHORT_FAMILIES[family] for arg in ("--bot", bot)]
+    rows = short_chaos(tmp_path, "2", family, *bots)
     scenarios = 2 * len(SHORT_FAMILIES[family])
     assert rows[f"family: {FAMILIES[family][1]} (`{family}`)"] == f"{scenarios} scenarios, 0 violations"
+
+
+@pytest.mark.browser
+def test_short_chaos_bank_reconciliation_families_hold_every_invariant(tmp_path):
+    """Issue 12's six families in one reconcile scenario (`bank_rec_all`): a clock jump, hostile
+    descriptions, a second export and a reversed PEND passed by hand, one bank down, a back-dated line."""
+    rows = short_chaos(tmp_path, "1", "bank_rec_all")
+    assert rows[f"family: {FAMILIES['bank_rec_all'][1]} (`bank_rec_all`)"] == "1 scenarios, 0 violations"
+    assert rows["PEND lines reversed"] == "1" and rows["back-dated postings"] == "1"
+    assert rows["runs with the clock off"] == "1" and int(rows["statements passed by hand"]) >= 2
+
+
+def test_bank_reconciliation_families_are_reconcile_only_and_leave_the_other_draws_as_they_were():
+    from chaos.families import RECONCILE_ONLY, pick_family
+
+    shared = ["classic", "hosts", "store_lost", "note_limit", "refusals"]
+    drawn = {}
+    for bot in ("reconcile_payments", "check_pending_tx"):
+        for number in range(400):
+            before = random.Random(f"7:{bot}:{number}:family").choices(shared, [60, 10, 10, 10, 10])[0]
+            now = drawn[bot, number] = pick_family(7, bot, number)
+            assert now == before or (before == "classic" and now in RECONCILE_ONLY and bot == "reconcile_payments")
+    mix = [drawn["reconcile_payments", n] for n in range(400)]
+    assert all(mix.count(name) >= 8 for name in RECONCILE_ONLY)  # several times in a make chaos
+    assert not any(drawn["check_pending_tx", n] in RECONCILE_ONLY for n in range(400))
 
 
 def _store(folder, statements: str) -> None:
@@ -83,6 +113,16 @@ create table actions (key text, state text);
 create table statement_lines (fingerprint text, account_no text, amount text, direction text, code text);
 create table escalations (id integer, fingerprint text, status text, candidates text);
 """
+
+
+def _one_open_escalation(folder, esc_id: int, amount: str, code: str, description: str) -> None:
+    """A store with one BCA credit line and its open escalation of `code`."""
+    _store(folder, STORE + f"""
+        alter table statement_lines add column description text;
+        alter table escalations add column code text;
+        insert into statement_lines values ('f1', '5270418836', '{amount}', 'CR', '{code}', '{description}');
+        insert into escalations values ({esc_id}, 'f1', 'OPEN', '[]', '{code}');
+    """)
 
 
 def test_families_plan_their_faults():
@@ -151,11 +191,7 @@ def test_resolve_step_catches_a_double_hand_credit_and_a_process_that_crashed(tm
     from collections import Counter
 
     campaign = ReconcileCampaign(tmp_path, random.Random(1))
-    _store(tmp_path, STORE + """
-        alter table statement_lines add column description text;
-        insert into statement_lines values ('f1', '5270418836', '2500000.00', 'CR', 'NO_TICKET_ROUND_AMOUNT', 'TRF');
-        insert into escalations values (7, 'f1', 'OPEN', '[]');
-    """)
+    _one_open_escalation(tmp_path, 7, "2500000.00", "NO_TICKET_ROUND_AMOUNT", "TRF")
     log = [{"kind": "MANUAL", "agent_id": "AG001", "amount": 2500000}]
     campaign.world = StateOnly({"balance_log": log})
     # two "processes" at once: one crashed (exit 1), and the world shows two hand credits
@@ -285,3 +321,18 @@ def test_pnr_invariant_catches_a_follow_up_too_soon_and_an_early_hard_one():
     assert "CP00001: a follow-up 0:20:00 after the previous complaint" in problems
     assert "CP00001: hard complaint at 2:00:00 old" in problems
     assert "CP00002" not in problems
+
+
+def test_resolve_step_leaves_a_pending_reversed_escalation_to_finance(tmp_path):
+    """The bank never booked that money: `escalations resolve --agent` refuses it (exit 2), so the
+    chaos resolve step must not pick it (it would report the refusal as a violation)."""
+    from collections import Counter
+
+    campaign = ReconcileCampaign(tmp_path, random.Random(1))
+    _one_open_escalation(tmp_path, 3, "612345.00", "PENDING_REVERSED", "PEND")
+
+    class Tally:
+        events, kills = Counter(), Counter()
+
+    assert campaign.resolve_step(random.Random(2), {}, 0, "once", Tally()) == []
+    assert Tally.events["escalation resolves with none open"] == 1
