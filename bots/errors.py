@@ -9,8 +9,10 @@
     │                                journal records it `refused` and a person takes the item
     ├── ApplicationError             the world misbehaved: retried, then exit 3
     │   ├── PortalUnavailable        a portal did not answer, errored or is in maintenance
-    │   │   └── SessionExpired       the portal logged us out (log in again, re-check, act)
+    │   │   ├── SessionExpired       the portal logged us out (log in again, re-check, act)
+    │   │   └── LoginInUse           another run is logged in as the portal's one-session user
     │   ├── StoreUnavailable         the database is locked or unreachable
+    │   │   └── StoreConflict        another process wrote the same row at the same moment
     │   └── LockLost                 the run's lock (or a row's ownership) was lost: stop
     │                                before acting (fencing)
     └── RunLocked                    another run of the same bot holds the lock (exit 4)
@@ -100,9 +102,20 @@ class SessionExpired(PortalUnavailable):
     """The portal ended our session; the caller logs in again and re-checks before acting."""
 
 
+class LoginInUse(PortalUnavailable):
+    """Another run (any host) stayed logged in as this portal's user for longer than we wait
+    (``login_wait_seconds``), on a portal that allows one session per user: logging in would
+    end its session, so this run counts the portal as unavailable (not retried within the run)."""
+
+
 class StoreUnavailable(ApplicationError):
     """The store could not be written (locked by another connection, or unreachable)."""
     outcome = "store_unavailable"  # exit 3 like a portal that stays down, but named for what it is
+
+
+class StoreConflict(StoreUnavailable):
+    """A write hit a row another process had just written under the same unique key (on
+    PostgreSQL, where writers do not queue): nothing of this transaction was kept; try again."""
 
 
 class LockLost(ApplicationError):

@@ -168,6 +168,7 @@ class Portal:
                     if self.single_session:
                         for sid in [s.sid for s in self._sessions.values() if s.user == username]:
                             del self._sessions[sid]
+                            self.world.count_fault(f"session_ended_by_login:{self.key}")  # the tests' witness
                     # a fresh session id at login: the pre-login id must not carry over
                     self._sessions.pop(g.session.sid, None)
                     g.session = PortalSession(secrets.token_urlsafe(18), username,

@@ -2,14 +2,14 @@
 
 "Two terminals" here are two `python -m bots` processes, each with its own VAR_DIR (and its
 own reports folder) but one DATABASE_URL: what two staff members on two machines sharing one
-store look like. The store is read with plain sqlite3, as finance's own tools would.
+store look like: a SQLite file, or a PostgreSQL database (`store_url`). The store is read
+with plain SQL (tests/stores.py), as finance's own tools would.
 """
 
 from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 from collections import Counter
@@ -17,7 +17,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
+from bots.settings import sqlite_file
 from tests.conftest import ROOT, WORLD
+from tests.stores import store_query
 from tests.reconcile_world import BCA, MANDIRI, T0, absolute, env_file, write_world
 
 __all__ = ["BCA", "MANDIRI", "T0", "Terminals", "write_world", "env_file", "write_unknown_agent_world",
@@ -30,11 +32,11 @@ __all__ = ["BCA", "MANDIRI", "T0", "Terminals", "write_world", "env_file", "writ
 class Terminals:
     """Environments for processes that share one store and nothing else (VAR_DIR, reports)."""
 
-    def __init__(self, base_env: dict, tmp_path: Path):
+    def __init__(self, base_env: dict, tmp_path: Path, database_url: str | None = None):
         self.base_env = base_env
         self.tmp_path = tmp_path
-        self.database = tmp_path / "shared.sqlite3"
-        self.database_url = f"sqlite:///{self.database}"
+        self.database_url = database_url or f"sqlite:///{tmp_path / 'shared.sqlite3'}"
+        self.database = sqlite_file(self.database_url)  # None on PostgreSQL
 
     def env(self, name: str, **extra) -> dict:
         home = self.tmp_path / "terminals" / name
@@ -42,7 +44,11 @@ class Terminals:
                 "DATABASE_URL": self.database_url, **extra}
 
     def delete_store(self) -> list[Path]:
-        """The store lost (or restored from nothing): the file and its WAL and shared memory."""
+        """The store lost (or restored from nothing): the file and its WAL and shared memory, or
+        every table of the PostgreSQL database (its schema dropped and made again, empty)."""
+        if self.database is None:
+            store_query(self.database_url, "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+            return [Path(self.database_url)]
         gone = []
         for suffix in ("", "-wal", "-shm", "-journal"):
             path = Path(str(self.database) + suffix)
@@ -52,7 +58,7 @@ class Terminals:
         return gone
 
     def store(self) -> "StoreView":
-        return StoreView(self.database)
+        return StoreView(self.database_url)
 
 
 def start(*args: str, env: dict) -> subprocess.Popen:
@@ -103,13 +109,11 @@ class Line:
 
 
 class StoreView:
-    def __init__(self, path: Path):
-        self.path = path
+    def __init__(self, url: str):
+        self.url = url
 
-    def _rows(self, sql: str, params=()) -> list[sqlite3.Row]:
-        with sqlite3.connect(self.path) as db:
-            db.row_factory = sqlite3.Row
-            return db.execute(sql, params).fetchall()
+    def _rows(self, sql: str, params=()) -> list:
+        return [row._mapping for row in store_query(self.url, sql, params)]
 
     def lines(self) -> list[Line]:
         rows = self._rows(

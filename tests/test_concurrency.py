@@ -21,6 +21,9 @@ Every clause of "concurrency and scheduling", and where it is checked:
 - a database write lock held by another connection makes the run fail before it acts, never
   halfway → `test_a_store_locked_mid_run_fails_the_run_before_it_acts`; the store on its own:
   tests/test_store.py `test_a_write_transaction_held_elsewhere_makes_writes_unavailable`
+
+The killed holder and the locked store run on SQLite in `make test`, on PostgreSQL in `make
+test-pg`; PostgreSQL's own races and lock waits: tests/test_pg_concurrency.py.
 """
 
 from __future__ import annotations
@@ -46,6 +49,7 @@ from bots.scheduler import build_scheduler
 from bots.settings import load_settings
 from bots.store import Store
 from tests.conftest import DEMO_ENV, ROOT, MockWorld, run_cli
+from tests.stores import store_url_of, write_lock_holder
 from tests.reconcile_world import CREDITS, T0, env_file, write_world
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -100,6 +104,7 @@ class Output:
 # -- the scheduler and manual runs -------------------------------------------------------------------
 
 @pytest.mark.browser
+@pytest.mark.sqlite_store  # reads the lock's holder note beside the SQLite file
 def test_the_scheduler_and_three_manual_runs_at_once(world, bot_env, tmp_path):
     """A real `python -m bots schedule` (TZ=UTC) whose run holds the lock; three manual runs at once."""
     world.post("/__mock/faults", {"latency_ms": 1500, "portals": ["otomax"]})  # a run holds the lock for seconds
@@ -143,7 +148,7 @@ def test_the_scheduler_and_three_manual_runs_at_once(world, bot_env, tmp_path):
     log = output.text()
     assert "scheduler started (Asia/Jakarta)" in log
     assert re.search(r"portal_check\s+every 2s\s+\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0700", log), log
-    store = Store(f"sqlite:///{var / 'bots.sqlite3'}")
+    store = Store(store_url_of(env))
     runs = store.runs(BOT)
     store.dispose()
     assert [(r.pid, r.outcome) for r in runs] == [(holder, "ok")], log  # one run; the refused never started
@@ -165,14 +170,14 @@ def test_a_run_refused_as_the_holder_takes_the_lock_still_names_it(tmp_path):
 # -- a killed holder, and the next run ---------------------------------------------------------------
 
 @pytest.fixture
-def reconcile(tmp_path, bot_env):
+def reconcile(tmp_path, bot_env, store_url):
     """The reconciliation world of tests/reconcile_world.py, at its fixed time T0."""
     folder = write_world(tmp_path / "world")
     world = MockWorld(seed=folder)
     world.post("/__mock/clock", {"set": T0.isoformat()})
-    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)), BOTS_NOW=T0.isoformat(),
+    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)), BOTS_NOW=T0.isoformat(), DATABASE_URL=store_url,
                   NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
-    store = Store(f"sqlite:///{tmp_path / 'var' / 'bots.sqlite3'}")
+    store = Store(store_url)
     yield world, env, store
     store.dispose()
     world.stop()
@@ -183,6 +188,7 @@ def _credits(world) -> list[str]:
 
 
 @pytest.mark.browser
+@pytest.mark.store_backends("sqlite")
 def test_a_run_killed_mid_approval_frees_the_lock_and_the_next_run_recovers_first(reconcile):
     world, env, store = reconcile
     killed = run_cli("run", "reconcile_payments", env={**env, "BOTS_CRASH_AT": "approve:after_click"})
@@ -190,7 +196,8 @@ def test_a_run_killed_mid_approval_frees_the_lock_and_the_next_run_recovers_firs
     [clicked] = _credits(world)  # the click landed; its answer died with the process
     key = f"approve:{clicked}"
     assert store.get_action(key).state == "in_flight"
-    assert _holder_note(Path(env["VAR_DIR"]), "reconcile_payments") is not None  # the dead holder's note stays
+    if store.url.startswith("sqlite"):  # (PostgreSQL: the server ended the dead session, and its lock)
+        assert _holder_note(Path(env["VAR_DIR"]), "reconcile_payments") is not None  # the dead holder's note stays
 
     rerun = run_cli("run", "reconcile_payments", env=env)  # at once: the kernel freed the lock with its holder
     assert rerun.returncode == 0, rerun.stdout + rerun.stderr
@@ -208,26 +215,14 @@ def test_a_run_killed_mid_approval_frees_the_lock_and_the_next_run_recovers_firs
 
 # -- the store locked by another connection ------------------------------------------------------------
 
-# Takes the store's write lock when told to, and keeps it until told again.
-_DB_HOLDER = """
-import sqlite3, sys
-conn = sqlite3.connect(sys.argv[1], isolation_level=None)
-print("ready", flush=True)
-sys.stdin.readline()
-conn.execute("BEGIN IMMEDIATE")
-print("locked", flush=True)
-sys.stdin.readline()
-conn.execute("ROLLBACK")
-"""
-
-
 @pytest.mark.browser
+@pytest.mark.store_backends("sqlite")
 def test_a_store_locked_mid_run_fails_the_run_before_it_acts(reconcile, tmp_path):
     """Another connection takes the write lock once the run has started: exit 3, nothing done."""
     world, env, store = reconcile
     store.migrate()
     before = world.state()
-    holder = _python(_DB_HOLDER, str(tmp_path / "var" / "bots.sqlite3"))
+    holder = write_lock_holder(store.url)
     try:
         assert holder.stdout.readline().strip() == "ready", holder.stderr.read()
         run = subprocess.Popen([sys.executable, "-m", "bots", "run", "reconcile_payments"], cwd=ROOT, env=env,
@@ -244,7 +239,8 @@ def test_a_store_locked_mid_run_fails_the_run_before_it_acts(reconcile, tmp_path
     run.wait(60)
     log = output.text()
     assert run.returncode == 3, log  # README "Exit codes": the world (here the store) stayed unavailable
-    assert re.search(r"error: the store sqlite:///\S+ is locked: another process kept a write transaction open", log)
+    assert re.search(r"error: the store \S+ is locked: another process (kept a write transaction open|held what we "
+                     r"needed for longer than we wait \(lock_timeout 5000 ms)", log)
     assert "deposit tickets read" in log  # it was midway: the world read, nothing acted on yet
     after = world.state()
     for table in ("tickets", "agents", "balance_log", "helpdesk_messages"):

@@ -9,6 +9,7 @@ from decimal import Decimal
 from bots.reconcile.ledger import Ledger
 from bots.store import Store
 from tests.conftest import run_cli
+from tests.stores import store_url_of
 
 NOW = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
 
@@ -20,7 +21,7 @@ def listing(tmp_path, bot_env) -> str:
 
 
 def test_an_open_statement_gap_is_listed_with_its_amount_until_the_day_ties_out(tmp_path, bot_env):
-    store = Store(f"sqlite:///{tmp_path / 'var' / 'bots.sqlite3'}")
+    store = Store(store_url_of(tmp_path))
     store.migrate()
     ledger = Ledger(store)
     day = date(2026, 11, 29)

@@ -268,9 +268,8 @@ def test_zz_import_of_a_filled_batch_gives_deposit_due_dates_across_holidays(iss
     assert accepted.returncode == 0, accepted.stdout + accepted.stderr
     [deposit] = sheet_rows(status_file(tmp_path), "Setoran Upfront")
     assert deposit["MSISDN"] == "081234567999"
-    import sqlite3
-    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as db:
-        [(payload,)] = db.execute("select payload from actions where kind = 'reimport_change'").fetchall()
+    from tests.stores import store_query
+    [(payload,)] = store_query(env, "select payload from actions where kind = 'reimport_change'")
     assert "081234567001" in payload
 
     # a lost batch file is written again from the store, the same; a file still there is never rewritten

@@ -1,5 +1,5 @@
 """The one exactly-once primitive (bots/journal.py): owners and leases, the portal check,
-fencing, refusals, doubts, and a person's decision — against a real SQLite store."""
+fencing, refusals, doubts, and a person's decision — against a real store, SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -51,14 +51,6 @@ class Portal:
     def effect(self, key="manual:L1", verify=None) -> Effect:
         return Effect(key, "manual_credit", {"agent_id": "AG1", "amount": 1000}, self.check(key), self.act(key),
                       verify=verify, marker="BOT:M-abc", point="manual", act_point="after_add")
-
-
-@pytest.fixture
-def store(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'bots.sqlite3'}")
-    store.migrate()
-    yield store
-    store.dispose()
 
 
 def journal(store: Store, run_id: str = "run-1", **kw) -> Journal:
@@ -214,14 +206,15 @@ def test_a_person_may_ask_again_after_a_refusal_and_it_is_journaled(store):
     assert ("refused", "failed", "person:siti") in [(e.from_state, e.to_state, e.actor) for e in store.events("manual:L1")]
 
 
-def test_doubts_list_and_decide_from_the_command_line(tmp_path):
+@pytest.mark.store_backends("sqlite")  # the CLI on PostgreSQL: tests/test_pg_concurrency.py (and make test-pg)
+def test_doubts_list_and_decide_from_the_command_line(tmp_path, store_url):
     """A person's place that is not Python: the listing shows markers and outside text as they
     are (never as rich markup), and a decision through the CLI is journaled with the login name."""
     import os
 
     from tests.conftest import run_cli
 
-    url = f"sqlite:///{tmp_path / 'bots.sqlite3'}"
+    url = store_url
     store = Store(url)
     store.migrate()
     portal = Portal()

@@ -1,7 +1,9 @@
 """One owner per money action (issue "One owner per money action"), end to end.
 
-Real mock worlds (WorldProcess), the real CLI as subprocesses, one real SQLite store that
-several "terminals" share: each process its own VAR_DIR and reports folder, one DATABASE_URL.
+Real mock worlds (WorldProcess), the real CLI as subprocesses, one real store that several
+"terminals" share: each process its own VAR_DIR and reports folder, one DATABASE_URL. The races
+of escalations resolve (after a reconciliation) and of the complaint run run on SQLite and on
+PostgreSQL (several hosts, one database); the others on SQLite (`make test-pg`: PostgreSQL).
 
 - two terminals resolving one escalation at once credit it once →
   `test_two_terminals_resolving_one_escalation_at_once_credit_it_once`
@@ -52,38 +54,38 @@ def _reconcile_env(bot_env, world, folder) -> dict:
 
 
 @pytest.fixture
-def reconcile(tmp_path, bot_env):
+def reconcile(tmp_path, bot_env, store_url):
     """tests/reconcile_world.py's world at T0, and terminals sharing one store."""
     folder = write_world(tmp_path / "world")
     world = MockWorld(seed=folder)
     world.post("/__mock/clock", {"set": T0.isoformat()})
-    yield world, Terminals(_reconcile_env(bot_env, world, folder), tmp_path)
+    yield world, Terminals(_reconcile_env(bot_env, world, folder), tmp_path, store_url)
     world.stop()
 
 
 @pytest.fixture
-def unknown_agent(tmp_path, bot_env):
+def unknown_agent(tmp_path, bot_env, store_url):
     folder = write_unknown_agent_world(tmp_path / "world")
     world = MockWorld(seed=folder)
     world.post("/__mock/clock", {"set": T0.isoformat()})
-    yield world, Terminals(_reconcile_env(bot_env, world, folder), tmp_path)
+    yield world, Terminals(_reconcile_env(bot_env, world, folder), tmp_path, store_url)
     world.stop()
 
 
 @pytest.fixture
-def esim(tmp_path, bot_env):
+def esim(tmp_path, bot_env, store_url):
     world = MockWorld(seed=write_esim_world(tmp_path / "world"))
-    yield world, Terminals(bot_env(world.url), tmp_path)
+    yield world, Terminals(bot_env(world.url), tmp_path, store_url)
     world.stop()
 
 
 @pytest.fixture
-def pending(tmp_path, bot_env):
+def pending(tmp_path, bot_env, store_url):
     world = MockWorld(seed=write_pending_world(tmp_path / "world"))
     world.post("/__mock/clock", {"set": PENDING_T0})
     env = bot_env(world.url, BOTS_NOW=world.now(),
                   NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
-    yield world, Terminals(env, tmp_path)
+    yield world, Terminals(env, tmp_path, store_url)
     world.stop()
 
 
@@ -139,6 +141,7 @@ def test_two_terminals_resolving_one_escalation_at_once_credit_it_once(reconcile
 
 # -- b. two eSIM runs ------------------------------------------------------------------------------------
 
+@pytest.mark.store_backends("sqlite")
 def test_two_esim_runs_at_once_refund_each_order_at_most_once(esim):
     world, terminals = esim
     _migrated(terminals)
@@ -178,6 +181,7 @@ def test_two_complaint_runs_at_once_send_each_complaint_once(pending):
 
 # -- d. two reconciliations ----------------------------------------------------------------------------------
 
+@pytest.mark.store_backends("sqlite")  # PostgreSQL: make test-pg (the resolve race above runs a reconciliation there)
 def test_two_reconciliations_at_once_credit_each_ticket_once_and_escalate_no_credited_line(reconcile):
     world, terminals = reconcile
     _migrated(terminals)
@@ -204,6 +208,7 @@ def test_two_reconciliations_at_once_credit_each_ticket_once_and_escalate_no_cre
 
 # -- e. the store lost, every escalation resolved again ------------------------------------------------------------
 
+@pytest.mark.store_backends("sqlite")
 def test_a_lost_store_then_every_escalation_resolved_again_credits_each_line_once(reconcile):
     world, terminals = reconcile
     env = terminals.env("A")
@@ -246,6 +251,7 @@ def test_a_lost_store_then_every_escalation_resolved_again_credits_each_line_onc
 
 # -- f. a server that keeps 30 characters of a note -----------------------------------------------------------------
 
+@pytest.mark.store_backends("sqlite")
 def test_a_server_that_cuts_notes_still_shows_the_marker_and_the_rerun_adds_nothing(reconcile):
     world, terminals = reconcile
     env = terminals.env("A")
@@ -270,6 +276,7 @@ def test_a_server_that_cuts_notes_still_shows_the_marker_and_the_rerun_adds_noth
 
 # -- g. killed after the add, then a reject -------------------------------------------------------------------------
 
+@pytest.mark.store_backends("sqlite")
 def test_reject_after_a_kill_after_the_add_is_refused_naming_the_add(reconcile):
     world, terminals = reconcile
     env = terminals.env("A")
@@ -291,6 +298,7 @@ def test_reject_after_a_kill_after_the_add_is_refused_naming_the_add(reconcile):
 
 # -- h. a mistyped agent ----------------------------------------------------------------------------------------------
 
+@pytest.mark.store_backends("sqlite")
 def test_a_mistyped_agent_exits_2_and_the_right_agent_is_credited_after(reconcile):
     world, terminals = reconcile
     env = terminals.env("A")
@@ -323,6 +331,7 @@ def _approval_of(terminals: Terminals, ticket_id: str) -> dict | None:
     return found[0] if found else None
 
 
+@pytest.mark.store_backends("sqlite")
 def test_a_ticket_of_an_unknown_agent_is_refused_once_and_the_rest_is_credited(unknown_agent):
     world, terminals = unknown_agent
     env = terminals.env("A")

@@ -13,20 +13,14 @@ import sqlalchemy as sa
 
 from bots.errors import LockLost, RunLocked
 from bots.lock import AdvisoryLock
-from tests.postgres import Cluster
 
 NOW = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 
 
 @pytest.fixture(scope="module")
-def pg_url():
-    cluster = Cluster()
-    why = cluster.unavailable()
-    if why:
-        pytest.skip(why)
-    url = cluster.start()
-    yield url
-    cluster.stop()
+def pg_url(postgres):
+    """The session's throwaway cluster (tests/conftest.py), its maintenance database."""
+    return postgres.url("postgres")
 
 
 def test_a_second_holder_is_refused_with_the_holders_name_until_the_first_lets_go(pg_url):

@@ -4,7 +4,6 @@ one line whatever the export, pending lines reversed, one bank down, a clock tha
 
 from __future__ import annotations
 
-import sqlite3
 from datetime import date, timedelta
 
 import pytest
@@ -12,6 +11,7 @@ from openpyxl import load_workbook
 
 from tests.conftest import MockWorld, run_cli
 from tests.reconcile_world import BCA, MANDIRI, T0, env_file, write_world
+from tests.stores import store_values
 
 pytestmark = pytest.mark.browser
 
@@ -41,8 +41,7 @@ def download(world, tmp_path, fmt: str, start: date, end: date, name: str | None
 
 
 def db(tmp_path, sql: str):
-    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as conn:
-        return conn.execute(sql).fetchall()
+    return store_values(tmp_path, sql)
 
 
 def book_of(tmp_path, day: date):

@@ -168,9 +168,8 @@ def test_escalation_resolved_by_finance_credits_once_and_reject(reconcile):
 
 
 def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile):
-    import sqlite3
-
     from tests.conftest import ROOT
+    from tests.stores import store_query
     world, env, tmp_path = reconcile
     good = ROOT / "fixtures" / "statements" / "bca-individual.csv"
     bad = ROOT / "fixtures" / "bad" / "statements" / "bca-decimal-comma.csv"
@@ -178,6 +177,5 @@ def test_a_bad_statement_file_exits_2_and_the_good_one_is_still_read(reconcile):
                    "--accept-old-statement", env=env)
     assert done.returncode == 2
     assert "bca-decimal-comma.csv, line" in done.stderr and "column" in done.stderr
-    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as db:
-        sources = dict(db.execute("SELECT source, count(*) FROM statement_lines GROUP BY source").fetchall())
+    sources = dict(store_query(env, "SELECT source, count(*) FROM statement_lines GROUP BY source"))
     assert sources.get(str(good), 0) > 0 and not any("decimal-comma" in s for s in sources)

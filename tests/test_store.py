@@ -1,4 +1,7 @@
-"""The store: migrations, SQLite settings, runs, the exactly-once journal, a locked database."""
+"""The store: migrations, SQLite settings, runs, the exactly-once journal, a locked database.
+
+Tests that take `store` or `store_url` run on SQLite and on PostgreSQL (tests/conftest.py);
+the rest are about SQLite's own file, pragmas and locking."""
 
 from __future__ import annotations
 
@@ -13,8 +16,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import exc as sa_exc
 
-from bots.errors import StoreUnavailable
+from bots.errors import StoreConflict, StoreUnavailable
 from bots.store import Action, RunRecord, Store
+from tests.stores import race_processes, store_query
 
 #: Every migration in bots/store/migrations/versions, oldest first (named NNNN_name.py).
 ALL_REVISIONS = sorted(p.stem for p in (Path(__file__).resolve().parents[1] / "bots" / "store" / "migrations"
@@ -31,14 +35,6 @@ def db_path(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def store(db_path: Path):
-    store = Store(f"sqlite:///{db_path}")
-    store.migrate()
-    yield store
-    store.dispose()
-
-
-@pytest.fixture
 def run(store: Store) -> str:
     store.start_run("reconcile_payments", "run-1", T0, pid=4242)
     return "run-1"
@@ -51,24 +47,20 @@ def _python(code: str, *args: str) -> subprocess.Popen:
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
 
 
-def _tables(db_path: Path) -> set[str]:
-    with sqlite3.connect(db_path) as raw:
-        return {name for (name,) in raw.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
 # -- migrations and SQLite settings ------------------------------------------------------------
 
-def test_migrate_applies_the_base_once_and_records_it(db_path: Path):
-    store = Store(f"sqlite:///{db_path}")
+def test_migrate_applies_the_base_once_and_records_it(new_store_url: str):
+    store_url = new_store_url
+    store = Store(store_url)
     try:
         assert store.migrate() == ALL_REVISIONS
         assert store.migrate() == []
     finally:
         store.dispose()
-    assert {"alembic_version", "runs", "actions"} <= _tables(db_path)
-    with sqlite3.connect(db_path) as raw:
-        assert raw.execute("SELECT version_num FROM alembic_version").fetchall() == [(ALL_REVISIONS[-1],)]
-    again = Store(f"sqlite:///{db_path}")
+    assert store_query(store_url, "SELECT version_num FROM alembic_version") == [(ALL_REVISIONS[-1],)]
+    for table in ("runs", "actions", "action_events"):
+        assert store_query(store_url, f"SELECT count(*) FROM {table}") == [(0,)]
+    again = Store(store_url)
     try:
         assert again.migrate() == []
     finally:
@@ -101,22 +93,13 @@ def test_every_connection_gets_wal_full_sync_foreign_keys_and_busy_timeout(db_pa
         assert raw.execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
-def test_two_processes_migrating_at_once_both_succeed(db_path: Path):
+def test_two_processes_migrating_at_once_both_succeed(new_store_url: str):
+    store_url = new_store_url
     code = ("import sys; from bots.store import Store; s = Store(sys.argv[1]); "
             "print('ready', flush=True); sys.stdin.readline(); print(s.migrate(), flush=True)")
-    procs = [_python(code, f"sqlite:///{db_path}") for _ in range(2)]
-    for proc in procs:
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-    for proc in procs:  # let both go at once
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    outputs = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        outputs.append(out.strip())
+    outputs = race_processes(code, [store_url], [store_url])
     assert sorted(outputs) == [str(ALL_REVISIONS), "[]"]
-    assert {"alembic_version", "runs", "actions"} <= _tables(db_path)
+    assert store_query(store_url, "SELECT version_num FROM alembic_version") == [(ALL_REVISIONS[-1],)]
 
 
 # -- transactions ----------------------------------------------------------------------------------
@@ -133,7 +116,7 @@ def test_write_commits_and_rolls_back_on_error(store: Store, run: str):
 
 
 def test_read_refuses_to_write(store: Store, run: str):
-    with pytest.raises(sa_exc.OperationalError, match="readonly"):
+    with pytest.raises(sa_exc.DBAPIError, match="readonly|read-only"):
         with store.read() as conn:
             conn.exec_driver_sql("DELETE FROM runs")
     assert store.last_run("reconcile_payments") is not None
@@ -255,11 +238,14 @@ def test_a_second_intent_for_the_same_key_returns_the_first(store: Store, run: s
 
 def test_the_key_is_unique_in_the_database_itself(store: Store, run: str):
     store.record_intent("k", "reconcile_payments", "approve_ticket", {}, run, T0)
-    with pytest.raises(sa_exc.IntegrityError):
+    with pytest.raises(StoreConflict, match="another process wrote the same row") as caught:
         with store.write() as conn:
             conn.exec_driver_sql(
                 "INSERT INTO actions (key, bot, kind, state, payload, run_id, attempts, created_at,"
-                " updated_at) VALUES ('k', 'b', 'approve_ticket', 'intent', '{}', 'run-1', 0, 'x', 'x')")
+                " updated_at) VALUES ('k', 'b', 'approve_ticket', 'intent', '{}', 'run-1', 0,"
+                " '2026-11-22T00:00:00+00:00', '2026-11-22T00:00:00+00:00')")
+    assert isinstance(caught.value.__cause__, sa_exc.IntegrityError)
+    assert caught.value.exit_code == 3  # tried again, never a traceback
 
 
 def test_transitions_count_attempts_and_keep_results(store: Store, run: str):
@@ -316,23 +302,14 @@ def test_unfinished_lists_intent_in_flight_and_failed_oldest_first(store: Store,
     assert store.unfinished("esim_activation_queue") == []
 
 
-def test_processes_racing_for_the_same_key_create_exactly_one_intent(store: Store, run: str, db_path: Path):
+@pytest.mark.store_backends("sqlite")  # on PostgreSQL in make test: tests/test_pg_concurrency.py's races
+def test_processes_racing_for_the_same_key_create_exactly_one_intent(store: Store, run: str, store_url: str):
     code = ("import sys; from datetime import datetime, timezone; from bots.store import Store\n"
             "s = Store(sys.argv[1]); print('ready', flush=True); sys.stdin.readline()\n"
             "action, created = s.record_intent('approve:DEP-7', 'reconcile_payments', 'approve_ticket',"
             " {'by': sys.argv[2]}, 'run-1', datetime(2026, 11, 22, tzinfo=timezone.utc))\n"
             "print(created, action.payload['by'], flush=True)\n")
-    procs = [_python(code, f"sqlite:///{db_path}", str(n)) for n in range(3)]
-    for proc in procs:
-        assert proc.stdout.readline().strip() == "ready", proc.stderr.read()
-    for proc in procs:
-        proc.stdin.write("go\n")
-        proc.stdin.flush()
-    answers = []
-    for proc in procs:
-        out, err = proc.communicate(timeout=60)
-        assert proc.returncode == 0, err
-        answers.append(out.split())
+    answers = [out.split() for out in race_processes(code, *([store_url, str(n)] for n in range(3)))]
     assert sorted(created for created, _ in answers) == ["False", "False", "True"]
     assert len({by for _, by in answers}) == 1  # everyone sees the winner's row
     with store.read() as conn:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 
 from bots.complaints.ladder import Step
 from bots.complaints.tables import agent_reports, complaint_steps, followed_transactions
-from bots.store import Store
+from bots.store import Store, insert_for
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -71,8 +71,9 @@ class ComplaintBook:
                     resolved.append(t.trx_id)
                 if row.status != t.status or row.sn != t.sn or "resolution" in values:
                     changed.append((t.trx_id, values))
-            if new:
-                conn.execute(followed_transactions.insert(), new)
+            if new:  # (one another host has just stored stands as it is)
+                conn.execute(insert_for(conn, followed_transactions).on_conflict_do_nothing(
+                    index_elements=["trx_id"]), new)
             for trx_id, values in changed:
                 conn.execute(followed_transactions.update().where(followed_transactions.c.trx_id == trx_id)
                              .values(**values))
@@ -110,9 +111,10 @@ class ComplaintBook:
         with self.store.write() as conn:
             known = set(conn.execute(sa.select(agent_reports.c.complaint_id)).scalars())
             for r in reports:
-                if r.complaint_id not in known:
-                    conn.execute(agent_reports.insert().values(complaint_id=r.complaint_id, trx_id=r.trx_id,
-                                                               kind=r.kind, reported_at=r.reported_at, note=r.note))
+                if r.complaint_id not in known:  # (one another host has just stored stands as it is)
+                    conn.execute(insert_for(conn, agent_reports).values(
+                        complaint_id=r.complaint_id, trx_id=r.trx_id, kind=r.kind, reported_at=r.reported_at,
+                        note=r.note).on_conflict_do_nothing(index_elements=["complaint_id"]))
 
     def done_steps(self) -> dict[str, dict[str, datetime]]:
         done: dict[str, dict[str, datetime]] = {}
@@ -125,14 +127,11 @@ class ComplaintBook:
     def record_step(self, step: Step, reference: str, sent_at: datetime) -> bool:
         """Write a step once; False if (transaction, step) was already recorded."""
         with self.store.write() as conn:
-            exists = conn.execute(sa.select(complaint_steps.c.id).where(
-                complaint_steps.c.trx_id == step.trx_id, complaint_steps.c.step == step.step)).first()
-            if exists:
-                return False
-            conn.execute(complaint_steps.insert().values(
+            return conn.execute(insert_for(conn, complaint_steps).values(
                 trx_id=step.trx_id, step=step.step, supplier=step.supplier, level=step.level, reference=reference,
-                code=step.code, reason=step.reason, age_seconds=int(step.age.total_seconds()), sent_at=sent_at))
-            return True
+                code=step.code, reason=step.reason, age_seconds=int(step.age.total_seconds()), sent_at=sent_at)
+                .on_conflict_do_nothing(index_elements=["trx_id", "step"])
+                .returning(complaint_steps.c.id)).first() is not None
 
     def save_replies(self, replies: dict[str, str]) -> None:
         """reference → the supplier's latest reply, from its complaint history."""

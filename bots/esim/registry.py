@@ -9,7 +9,7 @@ import sqlalchemy as sa
 
 from bots.esim.rules import CLOSED_UNPAID, NEEDS_CONFIRMATION, Decision, Order, money_of
 from bots.esim.tables import activation_batches, esim_orders
-from bots.store import Store
+from bots.store import Store, insert_for
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -29,13 +29,13 @@ class Registry:
             for o in orders:
                 money = dict(received=received.get(o.order_id, 0), payment_channel=channels.get(o.order_id),
                              received_in_time=(in_time or received).get(o.order_id, 0))
-                if o.order_id not in known:
-                    conn.execute(esim_orders.insert().values(
+                if o.order_id not in known:  # (another host may have just stored it: then its row stands)
+                    conn.execute(insert_for(conn, esim_orders).values(
                         order_id=o.order_id, submitted_at=o.submitted_at, sales_agent=o.sales_agent,
                         customer_name=o.customer_name, nik=o.nik, kk=o.kk, phone=o.phone, email=o.email or "",
                         device=o.device or "", package=o.package or "", upfront_amount=o.upfront_amount,
                         esim_fee=o.esim_fee, payment_method=o.payment_method, form_completed=o.form_completed,
-                        first_seen_at=now, final=False, **money))
+                        first_seen_at=now, final=False, **money).on_conflict_do_nothing(index_elements=["order_id"]))
                 elif not known[o.order_id]:
                     conn.execute(esim_orders.update().where(esim_orders.c.order_id == o.order_id).values(
                         form_completed=o.form_completed, device=o.device or "", **money))
@@ -101,7 +101,7 @@ class Registry:
     def refund_requested(self, order_id: str, reference: str, now: datetime, amount: int | None = None) -> None:
         with self.store.write() as conn:
             row = conn.execute(sa.select(esim_orders.c.refunded_amount, esim_orders.c.refund_reference).where(
-                esim_orders.c.order_id == order_id)).first()
+                esim_orders.c.order_id == order_id).with_for_update()).first()  # a sum: one writer at a time
             values: dict = dict(refund_requested_at=now)
             if row is None or not row.refund_reference:
                 values["refund_reference"] = reference
@@ -142,12 +142,16 @@ class Registry:
             count = conn.execute(sa.select(sa.func.count()).where(
                 activation_batches.c.batch_id.like(f"{day:%Y%m%d}-%"))).scalar()
             number = count + 1
-            while taken(f"batch-aktivasi-{day:%Y%m%d}-{number:02d}.xlsx"):
+            while True:  # the next free number (another host may have just taken this one)
+                batch_id = f"{day:%Y%m%d}-{number:02d}"
+                if not taken(f"batch-aktivasi-{batch_id}.xlsx") and conn.execute(
+                        insert_for(conn, activation_batches).values(
+                            batch_id=batch_id, issued_at=now, state="intent", order_count=len(order_ids),
+                            file_name=f"batch-aktivasi-{batch_id}.xlsx")
+                        .on_conflict_do_nothing(index_elements=["batch_id"])
+                        .returning(activation_batches.c.batch_id)).first():
+                    break
                 number += 1
-            batch_id = f"{day:%Y%m%d}-{number:02d}"
-            conn.execute(activation_batches.insert().values(
-                batch_id=batch_id, issued_at=now, state="intent", order_count=len(order_ids),
-                file_name=f"batch-aktivasi-{batch_id}.xlsx"))
             moved = conn.execute(esim_orders.update().where(esim_orders.c.order_id.in_(order_ids),
                                                             esim_orders.c.batch_id.is_(None)).values(batch_id=batch_id))
             if moved.rowcount != len(order_ids):
@@ -158,10 +162,9 @@ class Registry:
         """A batch whose file exists but the store does not know (a lost store): record it as
         issued, with those of its orders the store has and no batch yet. Returns how many."""
         with self.store.write() as conn:
-            if conn.execute(sa.select(activation_batches.c.batch_id).where(
-                    activation_batches.c.batch_id == batch_id)).first() is None:
-                conn.execute(activation_batches.insert().values(
-                    batch_id=batch_id, issued_at=now, state="done", order_count=len(order_ids), file_name=file_name))
+            conn.execute(insert_for(conn, activation_batches).values(
+                batch_id=batch_id, issued_at=now, state="done", order_count=len(order_ids), file_name=file_name)
+                .on_conflict_do_nothing(index_elements=["batch_id"]))
             moved = conn.execute(esim_orders.update().where(esim_orders.c.order_id.in_(order_ids),
                                                             esim_orders.c.batch_id.is_(None)).values(batch_id=batch_id))
             return moved.rowcount

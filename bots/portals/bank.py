@@ -67,6 +67,8 @@ class BankPortal(PortalPage):
     #: the bank's own time, as the account list shows it ("Saldo per 23/11/2026 12:00 WIB")
     shown_at: datetime | None = None
 
+    one_session_per_user = True  # a second login ends the first (bots.lock.login_lock keeps it ours)
+
     def accounts(self) -> list[BankAccount]:
         """The accounts on the "Daftar Rekening" page, with their balance (saldo) now; the
         time the page states its balances at is kept in `shown_at` (the bank's clock)."""

@@ -20,7 +20,7 @@ from zoneinfo import ZoneInfo
 
 from loguru import logger
 
-from bots.errors import ConfigError, InputFileError, PortalUnavailable, SessionExpired
+from bots.errors import ConfigError, InputFileError, LoginInUse, PortalUnavailable, SessionExpired
 from bots.portals.session import PortalBrowser
 from bots.settings import PortalSettings
 
@@ -85,6 +85,10 @@ _READ_TABLE = """(name) => {
 class PortalPage:
     """A portal as a person uses it: methods named after what they do there."""
 
+    #: A second login as the same user ends the first session (internet banking): a run logs in
+    #: only while it holds that user's login lock (PortalBrowser.hold_login).
+    one_session_per_user = False
+
     def __init__(self, browser: PortalBrowser, settings: PortalSettings, *, attempts: int = 3,
                  backoff_seconds: float = 2.0, sleep: Callable[[float], None] = time.sleep):
         self.browser, self.settings = browser, settings
@@ -112,6 +116,8 @@ class PortalPage:
         for attempt in range(1, self.attempts + 1):
             try:
                 return step()
+            except LoginInUse:
+                raise  # it already waited login_wait_seconds: no second wait within the run
             except SessionExpired:
                 logger.info("{}: session ended, logging in again", self.key)
                 self.logged_in = False
@@ -129,7 +135,10 @@ class PortalPage:
 
     # -- login and navigation -------------------------------------------------------------------
     def login(self) -> None:
-        """Log in with the portal's credentials (no trace is recorded while typing them)."""
+        """Log in with the portal's credentials (no trace is recorded while typing them); on a
+        portal with one session per user, only once no other run is logged in as that user."""
+        if self.one_session_per_user:
+            self.browser.hold_login(self.settings, logout=self.logout)
         self.browser.pause_trace(self.key)
         with self._guard("login"):
             response = self.page.goto(self.settings.url + "/login")
@@ -145,6 +154,17 @@ class PortalPage:
         self.logged_in = True
         self.browser.resume_trace(self.key)
         logger.debug("{}: logged in as {}", self.key, self.settings.username)
+
+    def logout(self) -> None:
+        """Log out ("Keluar"), if logged in: the session ends now, not at someone's next login."""
+        if not self.logged_in:
+            return
+        self.logged_in = False
+        with self._guard("logout"):
+            button = self.page.get_by_role("button", name="Keluar")
+            if button.count():
+                with self.page.expect_navigation(timeout=5000):
+                    button.first.click(timeout=5000)
 
     def open(self, path: str) -> None:
         """Go to a page of the portal, logging in first (or again, when the session ended)."""

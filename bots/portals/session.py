@@ -10,14 +10,17 @@ trace keeps typed text), and none is kept for a portal that shows personal data.
 from __future__ import annotations
 
 import re
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Callable
 
 from loguru import logger
 
 from bots.browser import BrowserChoice, resolve_browser
-from bots.errors import PortalUnavailable
+from bots.errors import LoginInUse, PortalUnavailable, RunLocked
+from bots.lock import login_lock
 from bots.logs import mask
-from bots.settings import Settings
+from bots.settings import PortalSettings, Settings
 
 #: Portals whose pages and downloads carry NIK, KK and other personal data (bots/portals/esim.py):
 #: a trace of them would keep it (DOM snapshots, request bodies, screencast), so none is kept.
@@ -55,6 +58,7 @@ class PortalBrowser:
         self._contexts: dict[str, tuple] = {}
         self._tracing: set[str] = set()
         self._captures = 0
+        self._logins: dict[str, tuple] = {}  # portal key → (the login lock this run holds, how to log out)
 
     def __enter__(self) -> "PortalBrowser":
         return self
@@ -98,6 +102,46 @@ class PortalBrowser:
             except Exception:  # noqa: BLE001 - a page that is already gone
                 pass
             self._contexts[key] = (context, context.new_page())
+
+    # -- one session per portal user, across runs and hosts --------------------------------------
+    def hold_login(self, portal: PortalSettings, logout: Callable[[], None] = lambda: None) -> None:
+        """Take the lock of the portal's user before logging in, for as long as this browser is
+        open: waits up to ``login_wait_seconds`` for a run (any host) logged in as that user,
+        then raises LoginInUse. Holding it already (a login again after an expiry): nothing.
+        ``logout`` is called when the browser closes, before the lock is let go."""
+        if portal.key in self._logins:
+            return
+        lock = login_lock(self.settings, portal.key, portal.username,
+                          now=self.settings.now or datetime.now(timezone.utc))
+        wait = self.settings.login_wait_seconds
+        try:
+            lock.acquire(wait_seconds=0)
+        except RunLocked as busy:
+            logger.info("{}: another run is logged in as its user ({}); waiting up to {:g}s", portal.key,
+                        busy.detail, wait)
+            try:
+                lock.acquire(wait_seconds=wait)
+            except RunLocked as still:
+                raise LoginInUse(portal.key, f"another run is logged in as this portal's user ({still.detail}) and "
+                                 f"did not log out within {wait:g}s (login_wait_seconds); logging in would end "
+                                 "its session") from None
+        self._logins[portal.key] = (lock, logout)
+
+    def _log_out(self) -> None:
+        """Log out of every portal held by a login lock (best effort: the lock is let go anyway,
+        and a session left behind only ends at the next login, which is then nobody's)."""
+        for key, (_lock, logout) in self._logins.items():
+            if key in self._contexts:
+                try:
+                    logout()
+                except Exception as exc:  # noqa: BLE001 - a portal that is down cannot be logged out of
+                    logger.debug("{}: could not log out: {}", key, mask(str(exc)))
+
+    def release_logins(self) -> None:
+        """Let other runs log in as the users this browser was logged in as (its contexts are closed)."""
+        for lock, _logout in self._logins.values():
+            lock.release()
+        self._logins.clear()
 
     # -- tracing: on between logins, off while credentials are typed -----------------------------
     def pause_trace(self, key: str) -> None:
@@ -153,12 +197,14 @@ class PortalBrowser:
         return self.artifacts_dir
 
     def close(self) -> None:
+        self._log_out()
         for key, (context, _page) in list(self._contexts.items()):
             try:
                 context.close()
             except Exception:  # noqa: BLE001 - closing after a crash of the browser itself
                 pass
         self._contexts.clear()
+        self.release_logins()
         for thing in (self._browser, ):
             if thing is not None:
                 try:

@@ -19,7 +19,7 @@ from bots.parsers import Statement, pending_match_key, with_occurrences
 from bots.reconcile.matching import CreditLine, Outcome
 from bots.reconcile.tables import (deposit_tickets, escalations, statement_coverage, statement_days, statement_files,
                                    statement_lines)
-from bots.store import Action, Store
+from bots.store import Action, Store, insert_for
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
@@ -127,9 +127,12 @@ class Ledger:
                     conn.execute(statement_lines.update().where(statement_lines.c.id == waiting.id).values(
                         fingerprint=fp, pending_fingerprint=waiting.fingerprint, **values))
                     added += Added(posted=1, days=frozenset({values["day"]}))
+                elif conn.execute(insert_for(conn, statement_lines).values(
+                        fingerprint=fp, source=source, first_seen_at=now, run_id=run_id, **values)
+                        .on_conflict_do_nothing(index_elements=["fingerprint"])
+                        .returning(statement_lines.c.id)).first() is None:
+                    added += Added(known=1)  # another host stored it since we looked
                 else:
-                    conn.execute(statement_lines.insert().values(
-                        fingerprint=fp, source=source, first_seen_at=now, run_id=run_id, **values))
                     added += Added(new=1, days=frozenset({values["day"]}))
                 known.add(fp)
         return added
@@ -157,24 +160,19 @@ class Ledger:
     def reopen_escalation(self, fingerprint: str, code: str, reason: str, now: datetime) -> int:
         """The line's escalation with a new code (created, or an existing one reopened as it)."""
         with self.store.write() as conn:
-            found = conn.execute(sa.select(escalations.c.id).where(escalations.c.fingerprint == fingerprint)).scalar()
-            if found is None:
-                return conn.execute(escalations.insert().values(
-                    fingerprint=fingerprint, code=code, reason=reason, candidates=[], status="OPEN",
-                    created_at=now)).inserted_primary_key[0]
+            found = self._escalation_of(conn, fingerprint, code, reason, [], now)
             conn.execute(escalations.update().where(escalations.c.id == found).values(
                 code=code, reason=reason, status="OPEN", notified_at=None, resolved_at=None))
             return found
 
     # -- statement files and the balances they state ----------------------------------------------
     def archive(self, sha256: str, file_name: str, archived_as: str, statement: Statement, now: datetime) -> None:
-        with self.store.write() as conn:
-            if conn.execute(sa.select(statement_files.c.sha256).where(statement_files.c.sha256 == sha256)).first():
-                return
-            conn.execute(statement_files.insert().values(
+        with self.store.write() as conn:  # a file archived before (by any host) stays as it was
+            conn.execute(insert_for(conn, statement_files).values(
                 sha256=sha256, file_name=file_name, archived_as=archived_as, bank=statement.bank,
                 account_no=statement.account_no, export_format=statement.format,
-                period_start=statement.period_start, period_end=statement.period_end, first_seen_at=now))
+                period_start=statement.period_start, period_end=statement.period_end, first_seen_at=now)
+                .on_conflict_do_nothing(index_elements=["sha256"]))
 
     def files(self) -> dict[str, str]:
         """sha256 → where the file is archived."""
@@ -192,16 +190,14 @@ class Ledger:
         with self.store.write() as conn:
             for day, (opening, closing) in days.items():
                 before = conn.execute(sa.select(c.opening_balance).where(
-                    c.bank == bank, c.account_no == account_no, c.day == day)).scalar()
+                    c.bank == bank, c.account_no == account_no, c.day == day).with_for_update()).scalar()
                 if before is not None and opening is not None and Decimal(before) != opening:
                     moved.append(day)
                 values = dict(opening_balance=None if opening is None else str(opening),
                               closing_balance=None if closing is None else str(closing),
                               export_format=fmt, source_sha256=sha256, updated_at=now)
-                done = conn.execute(statement_days.update().where(
-                    c.bank == bank, c.account_no == account_no, c.day == day).values(**values))
-                if done.rowcount == 0:
-                    conn.execute(statement_days.insert().values(bank=bank, account_no=account_no, day=day, **values))
+                conn.execute(insert_for(conn, statement_days).values(bank=bank, account_no=account_no, day=day, **values)
+                             .on_conflict_do_update(index_elements=["bank", "account_no", "day"], set_=values))
         return moved
 
     def account_days(self, bank: str, account_no: str) -> dict:
@@ -313,12 +309,9 @@ class Ledger:
 
     def cover(self, bank: str, account_no: str, until: date, now: datetime) -> None:
         with self.store.write() as conn:
-            updated = conn.execute(statement_coverage.update().where(
-                statement_coverage.c.bank == bank, statement_coverage.c.account_no == account_no).values(
-                covered_until=until, updated_at=now))
-            if updated.rowcount == 0:
-                conn.execute(statement_coverage.insert().values(bank=bank, account_no=account_no,
-                                                                covered_until=until, updated_at=now))
+            conn.execute(insert_for(conn, statement_coverage).values(
+                bank=bank, account_no=account_no, covered_until=until, updated_at=now).on_conflict_do_update(
+                index_elements=["bank", "account_no"], set_=dict(covered_until=until, updated_at=now)))
 
     # -- tickets -------------------------------------------------------------------------------------
     def save_tickets(self, tickets, now: datetime) -> None:
@@ -335,8 +328,9 @@ class Ledger:
                     deposit_tickets.c.ticket_id.in_(ids[start:start + 500]))).scalars())
             new = [{"ticket_id": tid, **values} for tid, values in rows.items() if tid not in known]
             seen = [{"b_ticket_id": tid, **values} for tid, values in rows.items() if tid in known]
-            if new:
-                conn.execute(deposit_tickets.insert(), new)
+            if new:  # (a ticket another host has just stored is the same server row)
+                conn.execute(insert_for(conn, deposit_tickets).on_conflict_do_nothing(index_elements=["ticket_id"]),
+                             new)
             if seen:
                 conn.execute(deposit_tickets.update().where(
                     deposit_tickets.c.ticket_id == sa.bindparam("b_ticket_id")), seen)
@@ -350,13 +344,20 @@ class Ledger:
     def escalate(self, outcome: Outcome, now: datetime) -> int:
         """The line's escalation (created once; the same id every time after)."""
         with self.store.write() as conn:
-            found = conn.execute(sa.select(escalations.c.id).where(
-                escalations.c.fingerprint == outcome.fingerprint)).scalar()
-            if found is not None:
-                return found
-            return conn.execute(escalations.insert().values(
-                fingerprint=outcome.fingerprint, code=outcome.code, reason=outcome.reason,
-                candidates=list(outcome.candidates), status="OPEN", created_at=now)).inserted_primary_key[0]
+            return self._escalation_of(conn, outcome.fingerprint, outcome.code, outcome.reason,
+                                       list(outcome.candidates), now)
+
+    @staticmethod
+    def _escalation_of(conn, fingerprint: str, code: str, reason: str, candidates: list, now: datetime) -> int:
+        """The id of the line's escalation, created OPEN if it has none. Looked up first (an
+        insert that finds the row there would still use up an id on PostgreSQL, and people
+        type these ids); created with ON CONFLICT, as another host may create it at the same time."""
+        def found():
+            return conn.execute(sa.select(escalations.c.id).where(escalations.c.fingerprint == fingerprint)).scalar()
+
+        return found() or conn.execute(insert_for(conn, escalations).values(
+            fingerprint=fingerprint, code=code, reason=reason, candidates=candidates, status="OPEN", created_at=now)
+            .on_conflict_do_nothing(index_elements=["fingerprint"]).returning(escalations.c.id)).scalar() or found()
 
     def mark_notified(self, escalation_id: int, now: datetime) -> None:
         with self.store.write() as conn:

@@ -1,9 +1,15 @@
 """The bots' memory: their runs, and the exactly-once journal of actions (DESIGN §5).
 
-SQLite in WAL mode by default (``sqlite:///var/bots.sqlite3``); any other SQLAlchemy URL,
-such as PostgreSQL, is used as given. Every write is its own short transaction, which on
-SQLite starts with ``BEGIN IMMEDIATE`` so that two writers queue (up to ``busy_timeout_ms``)
-instead of failing halfway through. Nothing here reads the clock: callers pass ``now``.
+SQLite in WAL mode by default (``sqlite:///var/bots.sqlite3``), or PostgreSQL
+(``postgresql+psycopg://…``) when several hosts share one store. Every write is its own short
+transaction, which on SQLite starts with ``BEGIN IMMEDIATE`` so that two writers queue (up to
+``busy_timeout_ms``) instead of failing halfway through. On PostgreSQL writers do not queue
+for the whole database: every transaction waits at most ``busy_timeout_ms`` for a lock
+(``lock_timeout``), rows a transaction reads and then changes are locked as read (``FOR
+UPDATE``), and every insert of a row another host may insert too says what to do when it is
+already there (``ON CONFLICT``, through ``insert_for``). A lock wait that runs out, a deadlock
+or a duplicate key becomes StoreUnavailable (exit 3, tried again), never a traceback.
+Nothing here reads the clock: callers pass ``now``.
 
 Do not call a ``Store`` method while holding ``store.write()`` in the same thread: the
 method opens its own transaction and, on SQLite, waits for the one you hold.
@@ -24,12 +30,12 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy import exc as sa_exc
 
-from bots.errors import LockLost, StoreUnavailable
+from bots.errors import LockLost, StoreConflict, StoreUnavailable
 from bots.store.models import action_events as events_table
 from bots.store.models import actions as actions_table
 from bots.store.models import runs as runs_table
 
-__all__ = ["Action", "ActionEvent", "Claim", "Owner", "RunRecord", "Store"]
+__all__ = ["Action", "ActionEvent", "Claim", "Owner", "RunRecord", "Store", "insert_for"]
 
 _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
@@ -37,6 +43,14 @@ _MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _BEGIN = "bots_begin"
 _READ, _WRITE = "read", "write"
 _BUSY = "bots_busy_timeout_ms"
+# PostgreSQL: a statement may run this long beyond its lock wait (none of ours comes close);
+# a connection attempt gives up after this many seconds.
+_STATEMENT_GRACE_MS = 60_000
+_CONNECT_TIMEOUT_S = 10
+# SQLSTATEs that mean "wait and try again": lock_timeout or statement_timeout ran out, a
+# deadlock, a serialization failure.
+_PG_BUSY = frozenset({"55P03", "57014", "40P01", "40001"})
+_PG_UNIQUE = "23505"
 
 # Which states each transition may start from. `in_flight` again is a retry after a crash or
 # a failure, once the portal showed nothing happened; `done` from `intent` or `failed` is
@@ -159,10 +173,17 @@ class Store:
                     Path(database).expanduser().parent.mkdir(parents=True, exist_ok=True)
                 except OSError as error:
                     raise StoreUnavailable(f"the store {self.url} is unreachable: {error}") from error
-        self._engine = sa.create_engine(parsed)
         if self._sqlite:
+            self._engine = sa.create_engine(parsed)
             sa.event.listen(self._engine, "connect", self._on_sqlite_connect)
             sa.event.listen(self._engine, "begin", self._on_sqlite_begin)
+        else:
+            # pre_ping: a pooled connection from before a server restart is replaced, not used;
+            # connect_timeout: a host cut off from the server gives up instead of hanging.
+            connect_args = {} if "connect_timeout" in parsed.query else {"connect_timeout": _CONNECT_TIMEOUT_S}
+            self._engine = sa.create_engine(parsed, pool_pre_ping=True, connect_args=connect_args)
+            if parsed.get_backend_name() == "postgresql":
+                sa.event.listen(self._engine, "begin", self._on_postgresql_begin)
 
     def _on_sqlite_connect(self, dbapi_connection, connection_record) -> None:
         # pysqlite's own BEGIN handling is off (isolation_level None): it begins only before
@@ -203,6 +224,17 @@ class Store:
         conn.exec_driver_sql(f"PRAGMA query_only = {1 if mode == _READ else 0}")
         conn.exec_driver_sql("BEGIN" if mode == _READ else "BEGIN IMMEDIATE")
 
+    def _on_postgresql_begin(self, conn: sa.Connection) -> None:
+        # The driver begins the transaction with this first statement. The limits are local to
+        # the transaction, so a pooled connection never keeps a previous caller's (migrate's).
+        options = conn.get_execution_options()
+        wait_ms = int(options.get(_BUSY, self.busy_timeout_ms))
+        # (read-only may be switched on at any point of a transaction, never off: only set when on)
+        read_only = ", set_config('transaction_read_only', 'on', true)" if options.get(_BEGIN) == _READ else ""
+        conn.exec_driver_sql(
+            "SELECT set_config('lock_timeout', %(lock)s, true), set_config('statement_timeout', %(statement)s, true)"
+            + read_only, {"lock": f"{wait_ms}ms", "statement": f"{wait_ms + _STATEMENT_GRACE_MS}ms"})
+
     @contextmanager
     def _transaction(self, mode: str, busy_timeout_ms: int | None = None) -> Iterator[sa.Connection]:
         busy_timeout_ms = busy_timeout_ms or self.busy_timeout_ms
@@ -215,6 +247,12 @@ class Store:
                     yield conn
                     if mode == _READ:
                         transaction.rollback()
+        except sa_exc.IntegrityError as error:
+            if not _is_duplicate(error.orig):
+                raise
+            raise StoreConflict(
+                f"the store {self.url} refused a duplicate: another process wrote the same row at the same "
+                f"moment ({_first_line(error.orig)}); nothing of this write was kept, try again") from error
         except sa_exc.OperationalError as error:
             unavailable = self._unavailable(error, connected, busy_timeout_ms)
             if unavailable is None:
@@ -224,10 +262,14 @@ class Store:
     def _unavailable(self, error: sa_exc.OperationalError, connected: bool,
                      waited_ms: int) -> StoreUnavailable | None:
         """Our error for a locked or unreachable database; None for anything else (a bug)."""
-        if _is_busy(error.orig):
+        if _is_busy(error.orig) and self._sqlite:
             return StoreUnavailable(
                 f"the store {self.url} is locked: another process kept a write transaction "
                 f"open while we waited (up to {waited_ms} ms); try again when it has finished")
+        if _is_busy(error.orig):
+            return StoreUnavailable(
+                f"the store {self.url} is locked: another process held what we needed for longer than we "
+                f"wait (lock_timeout {waited_ms} ms: {_first_line(error.orig)}); try again when it has finished")
         if not connected or error.connection_invalidated or _is_unreachable(error.orig):
             return StoreUnavailable(f"the store {self.url} is unreachable: {error.orig}")
         return None
@@ -292,7 +334,7 @@ class Store:
             with self.write() as conn:
                 conn.execute(runs_table.insert().values(
                     run_id=run_id, bot=bot, started_at=now, dry_run=dry_run, counts={}, pid=pid))
-        except sa_exc.IntegrityError as error:
+        except StoreConflict as error:
             raise ValueError(f"run {run_id} was already started") from error
 
     def finish_run(self, run_id: str, now: datetime, outcome: str, exit_code: int,
@@ -300,7 +342,7 @@ class Store:
         """Record how a run ended; KeyError for an unknown run, ValueError if already finished."""
         _require_aware(now)
         with self.write() as conn:
-            query = sa.select(runs_table.c.ended_at).where(runs_table.c.run_id == run_id)
+            query = sa.select(runs_table.c.ended_at).where(runs_table.c.run_id == run_id).with_for_update()
             row = conn.execute(query).first()
             if row is None:
                 raise KeyError(f"no run {run_id!r} in the store")
@@ -340,7 +382,7 @@ class Store:
         return claim.action, claim.created
 
     def claim(self, key: str, bot: str, kind: str, payload: dict, owner: Owner, now: datetime,
-              lease: timedelta | None, marker: str | None = None) -> Claim:
+              lease: timedelta | None, marker: str | None = None, actor: str | None = None) -> Claim:
         """Record the intent under ``key`` owned by ``owner`` until ``now + lease``, or take
         over an unfinished row whose owner is gone (ended, dead, or its lease run out).
 
@@ -351,46 +393,44 @@ class Store:
         """
         _require_aware(now)
         lease_until = None if lease is None else now + lease
-        for _attempt in range(2):
-            try:
-                with self.write() as conn:
-                    existing = _select_action(conn, key)
-                    if existing is None:
-                        started = sa.select(runs_table.c.id).where(runs_table.c.run_id == owner.run_id)
-                        if conn.execute(started).first() is None:
-                            raise ValueError(f"run {owner.run_id} was never started; call start_run() first")
-                        conn.execute(actions_table.insert().values(
-                            key=key, bot=bot, kind=kind, state="intent", payload=payload, result=None,
-                            run_id=owner.run_id, attempts=0, error=None, created_at=now, updated_at=now,
-                            owner_run=owner.run_id, owner_host=owner.host, owner_pid=owner.pid,
-                            lease_until=lease_until, marker=marker))
-                        _event(conn, key, now, None, "intent", owner, None)
-                        return Claim(_select_action(conn, key), True)
-                    if existing.state not in _OPEN:
-                        return Claim(existing, False)
-                    if existing.owner_run != owner.run_id:
-                        if _may_be_alive(conn, existing, now):
-                            return Claim(existing, False, held_by=existing.owner)
-                        conn.execute(actions_table.update().where(actions_table.c.key == key).values(
-                            owner_run=owner.run_id, owner_host=owner.host, owner_pid=owner.pid,
-                            lease_until=lease_until))
-                        was = existing.owner
-                        _event(conn, key, now, existing.state, existing.state, owner,
-                               f"taken over from {was}: ended, dead or lease over" if was else "taken over")
-                    elif lease_until is not None:
-                        conn.execute(actions_table.update().where(actions_table.c.key == key).values(
-                            lease_until=lease_until))
-                    return Claim(_select_action(conn, key), False)
-            except sa_exc.IntegrityError:
-                # Only where writers do not queue (PostgreSQL): another process inserted the
-                # same key between our read and our insert. Read its row again.
-                continue
-        raise StoreUnavailable(f"the journal row {key!r} kept changing under us")
+        with self.write() as conn:
+            existing = _select_action(conn, key, lock=True)
+            if existing is None:
+                started = sa.select(runs_table.c.id).where(runs_table.c.run_id == owner.run_id)
+                if conn.execute(started).first() is None:
+                    raise ValueError(f"run {owner.run_id} was never started; call start_run() first")
+                # Where writers do not queue (PostgreSQL), another host may insert the same key
+                # between our read and our insert: then its row is the one, read (and locked) again.
+                inserted = conn.execute(insert_for(conn, actions_table).values(
+                    key=key, bot=bot, kind=kind, state="intent", payload=payload, result=None,
+                    run_id=owner.run_id, attempts=0, error=None, created_at=now, updated_at=now,
+                    owner_run=owner.run_id, owner_host=owner.host, owner_pid=owner.pid,
+                    lease_until=lease_until, marker=marker).on_conflict_do_nothing(index_elements=["key"])
+                    .returning(actions_table.c.id)).first()
+                if inserted is not None:
+                    _event(conn, key, now, None, "intent", owner, None, actor)
+                    return Claim(_select_action(conn, key), True)
+                existing = _select_action(conn, key, lock=True)
+            if existing.state not in _OPEN:
+                return Claim(existing, False)
+            if existing.owner_run != owner.run_id:
+                if _may_be_alive(conn, existing, now):
+                    return Claim(existing, False, held_by=existing.owner)
+                conn.execute(actions_table.update().where(actions_table.c.key == key).values(
+                    owner_run=owner.run_id, owner_host=owner.host, owner_pid=owner.pid,
+                    lease_until=lease_until))
+                was = existing.owner
+                _event(conn, key, now, existing.state, existing.state, owner,
+                       f"taken over from {was}: ended, dead or lease over" if was else "taken over", actor)
+            elif lease_until is not None:
+                conn.execute(actions_table.update().where(actions_table.c.key == key).values(
+                    lease_until=lease_until))
+            return Claim(_select_action(conn, key), False)
 
-    def mark_in_flight(self, key: str, now: datetime, owner: Owner | None = None) -> Action:
+    def mark_in_flight(self, key: str, now: datetime, owner: Owner | None = None, actor: str | None = None) -> Action:
         """We are about to act (again): counts one more attempt. With ``owner``, refused
         (LockLost) unless that owner still holds the row: the fence before every act."""
-        return self._transition(key, "in_flight", now, owner, attempts=actions_table.c.attempts + 1)
+        return self._transition(key, "in_flight", now, owner, actor=actor, attempts=actions_table.c.attempts + 1)
 
     def mark_done(self, key: str, result: dict, now: datetime, owner: Owner | None = None,
                   actor: str | None = None, note: str | None = None) -> Action:
@@ -402,13 +442,15 @@ class Store:
         """The attempt failed and the portal shows it did not happen (it may be tried again)."""
         return self._transition(key, "failed", now, owner, actor=actor, note=error, error=error)
 
-    def mark_refused(self, key: str, words: str, now: datetime, owner: Owner | None = None) -> Action:
+    def mark_refused(self, key: str, words: str, now: datetime, owner: Owner | None = None,
+                     actor: str | None = None) -> Action:
         """The portal said no, in ``words``; nothing happened there. A person takes it."""
-        return self._transition(key, "refused", now, owner, note=words, error=words)
+        return self._transition(key, "refused", now, owner, actor=actor, note=words, error=words)
 
-    def mark_in_doubt(self, key: str, why: str, now: datetime, owner: Owner | None = None) -> Action:
+    def mark_in_doubt(self, key: str, why: str, now: datetime, owner: Owner | None = None,
+                      actor: str | None = None) -> Action:
         """The outcome cannot be read back from the portal: no bot acts on it again."""
-        return self._transition(key, "in_doubt", now, owner, note=why, error=why)
+        return self._transition(key, "in_doubt", now, owner, actor=actor, note=why, error=why)
 
     def decide_doubt(self, key: str, *, done: bool, person: str, note: str, now: datetime) -> Action:
         """A person's decision on an action in doubt, journaled with their name and note:
@@ -430,7 +472,7 @@ class Store:
                     actor: str | None = None, note: str | None = None, **values) -> Action:
         _require_aware(now)
         with self.write() as conn:
-            current = _select_action(conn, key)
+            current = _select_action(conn, key, lock=True)
             if current is None:
                 raise KeyError(f"no action with key {key!r} in the journal")
             if owner is not None and current.owner_run not in (None, owner.run_id):
@@ -453,7 +495,7 @@ class Store:
         """Change what an action that never happened will do (a person corrected the agent)."""
         _require_aware(now)
         with self.write() as conn:
-            current = _select_action(conn, key)
+            current = _select_action(conn, key, lock=True)
             if current is None or current.state not in _OPEN:
                 raise ValueError(f"action {key!r} cannot be changed now")
             conn.execute(actions_table.update().where(actions_table.c.key == key).values(
@@ -547,12 +589,23 @@ def _pid_alive(pid: int | None) -> bool:
 
 
 def _is_busy(error: BaseException) -> bool:
-    """Whether a driver error means "locked by someone else" (SQLite) or a lock timeout."""
+    """Whether a driver error means "locked by someone else" (SQLite), a lock or statement
+    timeout, a deadlock or a serialization failure (PostgreSQL): all worth trying again."""
     name = getattr(error, "sqlite_errorname", "")  # Python 3.11+
-    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")):
+    if name.startswith(("SQLITE_BUSY", "SQLITE_LOCKED")) or getattr(error, "sqlstate", None) in _PG_BUSY:
         return True
     text = str(error).lower()
     return "database is locked" in text or "lock timeout" in text
+
+
+def _is_duplicate(error: BaseException) -> bool:
+    """Whether a driver error is a unique-key violation (not a foreign key, not a check)."""
+    return (getattr(error, "sqlstate", None) == _PG_UNIQUE
+            or getattr(error, "sqlite_errorname", "") in ("SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"))
+
+
+def _first_line(error: BaseException) -> str:
+    return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
 
 
 def _is_unreachable(error: BaseException) -> bool:
@@ -568,9 +621,26 @@ def _require_aware(now: datetime) -> None:
         raise ValueError(f"expected an aware datetime for now, got {now!r}")
 
 
-def _select_action(conn: sa.Connection, key: str) -> Action | None:
-    row = conn.execute(sa.select(actions_table).where(actions_table.c.key == key)).first()
+def _select_action(conn: sa.Connection, key: str, *, lock: bool = False) -> Action | None:
+    """The journal row of ``key``; with ``lock``, locked until the transaction ends (PostgreSQL's
+    ``FOR UPDATE``: a row read to be changed is changed by one transaction at a time; on SQLite
+    the write transaction already holds the whole database)."""
+    query = sa.select(actions_table).where(actions_table.c.key == key)
+    row = conn.execute(query.with_for_update() if lock else query).first()
     return None if row is None else _record(Action, row)
+
+
+def insert_for(conn: sa.Connection, table: sa.Table):
+    """``INSERT`` into ``table`` in the connection's own dialect, so that it can say what to do
+    when the row is already there (``.on_conflict_do_nothing()`` / ``.on_conflict_do_update()``,
+    the same on SQLite and PostgreSQL): a select-then-insert is never race-safe on its own.
+    Whether a row went in: ``.returning(<a column>)`` and ``.first()`` (psycopg's rowcount of
+    such an insert is -1)."""
+    if conn.dialect.name == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(table)
 
 
 def _record(cls, row: sa.Row):
