@@ -1,0 +1,1 @@
+"""The cluster proof (`make cluster-test`): workers in network namespaces, killed and cut off."""
