@@ -2,13 +2,18 @@
 
     python -m bots run BOT [--dry-run] [--statement FILE ...]
     python -m bots schedule [--list]
+    python -m bots worker [--name NAME]
+    python -m bots outputs list|get NAME [--to FILE]
     python -m bots portals [--seed DIR] [--host H] [--port N]
     python -m bots escalations list|resolve ...
     python -m bots doubts list|decide KEY --done|--not-done --note TEXT
     python -m bots esim import FILE [--accept-changes]
     python -m bots esim confirm-refund ORDER --note TEXT [--by NAME]
+    python -m bots esim hold-refund ORDER --note TEXT [--by NAME]
     python -m bots esim reissue BATCH
     python -m bots demo
+    python -m bots console [--host H] [--port N] [--demo]
+    python -m bots users add NAME --role cs|finance|grapari|supervisor | list | disable NAME
 
 Exit codes: 0 finished, 2 bad input or settings, 3 a portal stayed unavailable,
 4 another run of the bot holds the lock, 1 anything unexpected.
@@ -53,10 +58,30 @@ def build_parser() -> argparse.ArgumentParser:
                      help="the account of --statement files that do not name it (KlikBCA Bisnis as downloaded)")
     run.add_argument("--accept-old-statement", action="store_true",
                      help="read --statement files older than reconcile_payments.statement_max_age_days on purpose")
+    run.add_argument("--result-json", metavar="FILE", type=Path,
+                     help="also write the run's result (counts, summary, the plan's rows, reports) as JSON to FILE "
+                          "(for the console)")
 
     schedule = commands.add_parser("schedule", help="the unattended scheduler (Asia/Jakarta times)",
                                    description="Run every bot on its schedule from config/*.toml until stopped.")
     schedule.add_argument("--list", action="store_true", help="print each job and its next run time, then exit")
+
+    worker = commands.add_parser("worker", help="queue mode: run the schedules on this host and any others "
+                                                "sharing the PostgreSQL store (Procrastinate)",
+                                 description="Run every bot's schedule as one worker among any number of hosts "
+                                             "on one PostgreSQL (DATABASE_URL): each fire runs once across "
+                                             "them all; a fire whose worker died runs again elsewhere.")
+    worker.add_argument("--name", help="this worker's name in the logs and the database (default: the host name)")
+
+    outputs = commands.add_parser("outputs", help="workbooks, batch files and failure captures kept in the store",
+                                  description="List or fetch the files the bots wrote on any host (kept in the "
+                                              "store beside reports/).")
+    output_actions = outputs.add_subparsers(dest="action", required=True, metavar="ACTION")
+    output_list = output_actions.add_parser("list", help="the kept files, newest first")
+    output_list.add_argument("--kind", help="only this kind: workbook, batch, capture")
+    output_get = output_actions.add_parser("get", help="write a kept file out (its newest version)")
+    output_get.add_argument("name", metavar="NAME", help="the file's name, e.g. rekonsiliasi-2026-11-23.xlsx")
+    output_get.add_argument("--to", type=Path, help="where to write it (default: its name in this folder)")
 
     portals = commands.add_parser("portals", help="serve the mock world in the foreground",
                                   description="Serve the mock world's portals; prints the base URL first.")
@@ -107,9 +132,35 @@ def build_parser() -> argparse.ArgumentParser:
     confirming.add_argument("order", metavar="ORDER", help="the order, e.g. PSB-2611-002")
     confirming.add_argument("--note", required=True, help="what the customer confirmed (for the audit trail)")
     confirming.add_argument("--by", help="who confirmed it (default: your login name)")
+    holding = esim_actions.add_parser("hold-refund", help="a person agreed with the customer on no refund now "
+                                                          "(data being fixed, arrears being paid): recorded, "
+                                                          "never refunded without a person")
+    holding.add_argument("order", metavar="ORDER", help="the order, e.g. PSB-2611-002")
+    holding.add_argument("--note", required=True, help="what the customer said (for the audit trail)")
+    holding.add_argument("--by", help="who spoke with the customer (default: your login name)")
     reissuing = esim_actions.add_parser("reissue", help="write a lost batch file again from the store "
                                                         "(same content; never a second batch)")
     reissuing.add_argument("batch", metavar="BATCH", help="the batch, e.g. 20261123-01")
+
+    console = commands.add_parser("console", help="the web console (Konsol) for finance, CS, GraPARI and "
+                                                  "supervisors",
+                                  description="Serve the console; prints its URL first. Needs CONSOLE_SECRET_KEY "
+                                              "(.env or the environment) and people (python -m bots users add).")
+    console.add_argument("--host", default="127.0.0.1")
+    console.add_argument("--port", type=int, default=8000, help="0 picks a free port")
+    console.add_argument("--demo", action="store_true",
+                         help="start the demo world too, run the bots once, add one demo user per role and print "
+                              "their logins (make console)")
+
+    users = commands.add_parser("users", help="the console's people: add, list, disable",
+                                description="Personal accounts of the console, each with one role.")
+    user_actions = users.add_subparsers(dest="action", required=True, metavar="ACTION")
+    adding = user_actions.add_parser("add", help="a new person (password from stdin, or generated and printed once)")
+    adding.add_argument("name", metavar="NAME", help="the login name, e.g. ani.finance")
+    adding.add_argument("--role", required=True, choices=("cs", "finance", "grapari", "supervisor"))
+    user_actions.add_parser("list", help="every person, role and whether active")
+    disabling = user_actions.add_parser("disable", help="a person can no longer log in (open sessions end)")
+    disabling.add_argument("name", metavar="NAME")
 
     commands.add_parser("demo", help="start the demo world, run every bot once, print a summary",
                         description="Start the mock world from fixtures/world/, run each bot once, print "
@@ -139,15 +190,32 @@ def main(argv: list[str] | None = None) -> int:
                 own.update({k: v for k, v in (("statement_account", args.account),
                                               ("accept_old_statements", args.accept_old_statement)) if v})
                 settings = dataclasses.replace(settings, sections={**settings.sections, "reconcile_payments": own})
-            return run_and_report(args.bot, settings, dry_run=args.dry_run, statements=args.statement)
+            return run_and_report(args.bot, settings, dry_run=args.dry_run, statements=args.statement,
+                                  result_json=args.result_json)
         if args.command == "schedule":
             from bots.scheduler import list_jobs, run_scheduler
 
             if args.list:
                 print(list_jobs(settings))
                 return 0
+            if settings.schedule_mode == "queue":
+                from bots.worker import run_worker
+
+                run_worker(settings)
+                return 0
             run_scheduler(settings)
             return 0
+        if args.command == "worker":
+            from bots.worker import run_worker
+
+            run_worker(settings, name=args.name)
+            return 0
+        if args.command == "outputs":
+            from bots import outputs
+
+            if args.action == "list":
+                return outputs.list_command(settings, kind=args.kind)
+            return outputs.get_command(settings, args.name, to=args.to)
         if args.command == "escalations":
             from bots import escalations
 
@@ -166,6 +234,10 @@ def main(argv: list[str] | None = None) -> int:
                 from bots.esim.confirm import confirm_refund
 
                 return confirm_refund(settings, args.order, note=args.note, by=args.by)
+            if args.action == "hold-refund":
+                from bots.esim.confirm import hold_refund
+
+                return hold_refund(settings, args.order, note=args.note, by=args.by)
             if args.action == "reissue":
                 from bots.esim.reissue import reissue
 
@@ -177,6 +249,23 @@ def main(argv: list[str] | None = None) -> int:
             from bots.demo import run_demo
 
             return run_demo(settings)
+        if args.command == "console":
+            if args.demo:
+                from bots.konsol.demo import run_console_demo
+
+                return run_console_demo(settings, args.host, args.port)
+            from bots.konsol.app import serve as serve_console
+
+            serve_console(settings, args.host, args.port)
+            return 0
+        if args.command == "users":
+            from bots.konsol import people
+
+            if args.action == "add":
+                return people.cli_add(settings, args.name, args.role)
+            if args.action == "list":
+                return people.cli_list(settings)
+            return people.cli_disable(settings, args.name)
     except BotError as exc:
         print(f"error: {_masked(exc)}", file=sys.stderr)
         return exc.exit_code

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import shutil
-from dataclasses import replace
 from pathlib import Path
 
 from rich.console import Console
@@ -18,6 +17,18 @@ DEMO_WORLD = Path("fixtures/world")
 DEMO_ENV = Path("config/demo.env")
 
 
+def demo_settings(world_url: str, var_dir: Path, overrides: dict | None = None) -> Settings:
+    """Settings for the demo world at ``world_url``, with a fresh store under ``var_dir`` and
+    notifications going to finance's inbox in the world (the console's demo uses it too)."""
+    shutil.rmtree(var_dir, ignore_errors=True)  # a fresh world wants a fresh memory
+    overrides = {"PORTALS_BASE_URL": world_url, "VAR_DIR": str(var_dir), "DATABASE_URL": "", **(overrides or {})}
+    helpdesk = load_settings(env_file=DEMO_ENV, overrides=overrides).portal("helpdesk")
+    # escalations go to finance's inbox in the world; as a setting, so runs the console starts
+    # (their own processes, reading the environment) notify there too
+    inbox = f"json://{helpdesk.username}:{helpdesk.password}@{world_url.split('://')[1]}/helpdesk/api/messages"
+    return load_settings(env_file=DEMO_ENV, overrides={**overrides, "NOTIFY_URLS": inbox})
+
+
 def run_demo(settings: Settings, world_dir: Path = DEMO_WORLD) -> int:
     from mock_portals.server import WorldServer
     from mock_portals.world import World
@@ -25,13 +36,7 @@ def run_demo(settings: Settings, world_dir: Path = DEMO_WORLD) -> int:
     console = Console()
     server = WorldServer(World.from_seed(world_dir)).start()
     console.print(f"mock world from {world_dir} at {server.url}")
-    var_dir = settings.var_dir / "demo"
-    shutil.rmtree(var_dir, ignore_errors=True)  # a fresh world wants a fresh memory
-    demo = load_settings(env_file=DEMO_ENV, overrides={
-        "PORTALS_BASE_URL": server.url, "VAR_DIR": str(var_dir), "DATABASE_URL": ""})
-    helpdesk = demo.portal("helpdesk")  # escalations go to finance's inbox in the world
-    demo = replace(demo, notify_urls=(
-        f"json://{helpdesk.username}:{helpdesk.password}@{server.url.split('://')[1]}/helpdesk/api/messages",))
+    demo = demo_settings(server.url, settings.var_dir / "demo")
     outcome = Table(title="demo", header_style="bold")
     for column in ("bot", "outcome", "reports"):
         outcome.add_column(column, overflow="fold")

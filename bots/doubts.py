@@ -24,7 +24,7 @@ from bots.store import Store
 
 
 def list_doubts(settings: Settings) -> int:
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.busy_timeout_ms)
     store.migrate()
     rows = store.actions(state="in_doubt")
     table = Table(title="Tindakan ragu (in doubt)", header_style="bold")
@@ -41,9 +41,17 @@ def list_doubts(settings: Settings) -> int:
 
 
 def decide(settings: Settings, key: str, *, done: bool, note: str, person: str | None = None) -> int:
+    print(decide_doubt(settings, key, done=done, note=note, person=person))
+    return 0
+
+
+def decide_doubt(settings: Settings, key: str, *, done: bool, note: str, person: str | None = None) -> str:
+    """The one path of every decision, the CLI's and the console's: record a person's verdict on
+    an action in doubt (journaled as ``person:<name>``); returns what was recorded, in words.
+    BusinessError for an unknown key, one not in doubt, or no note: nothing recorded."""
     if not note.strip():
         raise BusinessError("--note is required: say what you saw at the portal")
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.busy_timeout_ms)
     try:
         store.migrate()
         action = store.get_action(key)
@@ -55,6 +63,5 @@ def decide(settings: Settings, key: str, *, done: bool, note: str, person: str |
         store.decide_doubt(key, done=done, person=who, note=note, now=clock_for(settings).now())
     finally:
         store.dispose()
-    print(f"{key}: recorded as {'done' if done else 'not done'} by {who}"
-          + ("" if done else " (the bot may act on it again next run)"))
-    return 0
+    return (f"{key}: recorded as {'done' if done else 'not done'} by {who}"
+            + ("" if done else " (the bot may act on it again next run)"))

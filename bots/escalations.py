@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import getpass
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from loguru import logger
@@ -50,7 +51,7 @@ def manual_key(fingerprint: str) -> str:
 
 
 def list_escalations(settings: Settings, *, show_all: bool = False) -> int:
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.busy_timeout_ms)
     store.migrate()
     rows = Ledger(store).escalations(status=None if show_all else "OPEN")
     table = Table(title="Eskalasi" + ("" if show_all else " terbuka"), header_style="bold")
@@ -84,9 +85,28 @@ def _gap_table(gaps) -> Table:
     return table
 
 
+@dataclass(frozen=True)
+class Resolution:
+    """How a resolve ended: the exit code and the words for the person (terminal or console)."""
+
+    code: int
+    message: str
+
+
 def resolve(settings: Settings, escalation: str | int, *, agent: str | None, note: str, reject: bool,
             amount: int | None = None) -> int:
-    """Credit an escalated line to an agent, or reject it; returns the exit code."""
+    """Credit an escalated line to an agent, or reject it; prints what happened, returns the exit code."""
+    done = resolve_escalation(settings, escalation, agent=agent, note=note, reject=reject, amount=amount)
+    print(done.message)
+    return done.code
+
+
+def resolve_escalation(settings: Settings, escalation: str | int, *, agent: str | None, note: str, reject: bool,
+                       amount: int | None = None, person: str | None = None) -> Resolution:
+    """The one path of every resolve, the CLI's and the console's: credit an escalated line to an
+    agent, or reject it. ``person`` (the console's login; the OS user at the terminal) is named
+    in the journal's events as ``person:<name>``. BusinessError for bad input, nothing done."""
+    person = person or getpass.getuser()
     if not note.strip():
         raise BusinessError("--note is required: say why (it goes into the balance log and the workbook)")
     if reject == bool(agent):
@@ -94,7 +114,8 @@ def resolve(settings: Settings, escalation: str | int, *, agent: str | None, not
     if reject and amount is not None:
         raise BusinessError("--amount goes with --agent, not with --reject")
     number = escalation_id(escalation)
-    with run_scope(BOT, settings, record_as="escalations", prefix=f"resolve-{number}-") as scope:
+    with run_scope(BOT, settings, record_as="escalations", prefix=f"resolve-{number}-",
+                   actor=f"person:{person}") as scope:
         ledger = Ledger(scope.store)
         found = ledger.escalations(escalation_id=number)
         if not found:
@@ -115,7 +136,7 @@ def resolve(settings: Settings, escalation: str | int, *, agent: str | None, not
             if added is None and otomax.agent(agent) is None:
                 raise BusinessError(f"agent {agent!r} is not known to the transaction server: nothing credited, "
                                     f"ESK-{number} unchanged (check the agent ID and run the command again)")
-            settled = credit_once(scope.journal, otomax, esk.fingerprint, agent, credit, note)
+            settled = credit_once(scope.journal, otomax, esk.fingerprint, agent, credit, note, person)
         scope.counts = {"credited": credit if settled.done else 0}
         return _closed_by(scope, ledger, esk, settled, agent, credit, note)
 
@@ -140,17 +161,16 @@ def _added(otomax, esk: Escalation):
     return entries[0] if entries else None
 
 
-def _already_closed(esk: Escalation, agent: str | None, credit: int, reject: bool) -> int:
+def _already_closed(esk: Escalation, agent: str | None, credit: int, reject: bool) -> Resolution:
     same = (esk.status == "RESOLVED" and not reject and esk.agent_id == agent) or (esk.status == "REJECTED" and reject)
     if same:  # a double click, a second terminal: what was asked is already so
-        print(f"ESK-{esk.id} was already {esk.status.lower()}"
-              + (f" to {esk.agent_id}" if esk.agent_id else "") + ": nothing done again")
-        return 0
+        return Resolution(0, f"ESK-{esk.id} was already {esk.status.lower()}"
+                          + (f" to {esk.agent_id}" if esk.agent_id else "") + ": nothing done again")
     raise BusinessError(f"ESK-{esk.id} is already {esk.status.lower()}"
                         + (f" (credited to {esk.agent_id})" if esk.agent_id else "") + "; nothing changed")
 
 
-def _reject(scope, ledger: Ledger, esk: Escalation, added, note: str) -> int:
+def _reject(scope, ledger: Ledger, esk: Escalation, added, note: str) -> Resolution:
     key = manual_key(esk.fingerprint)
     action = scope.store.get_action(key)
     if added is not None:
@@ -166,36 +186,32 @@ def _reject(scope, ledger: Ledger, esk: Escalation, added, note: str) -> int:
         # the balance log shows no add with the line's marker: the add never happened
         scope.store.mark_failed(key, f"rejected by finance: {note}", scope.clock.now(), actor=f"run:{scope.run_id}")
     ledger.close_escalation(esk.id, "REJECTED", scope.clock.now(), None, note)
-    print(f"ESK-{esk.id} rejected: nothing credited")
-    return 0
+    return Resolution(0, f"ESK-{esk.id} rejected: nothing credited")
 
 
-def _closed_by(scope, ledger: Ledger, esk: Escalation, settled: Settled, agent: str, credit: int, note: str) -> int:
+def _closed_by(scope, ledger: Ledger, esk: Escalation, settled: Settled, agent: str, credit: int,
+               note: str) -> Resolution:
     result = settled.action.result or {}
     if settled.done:
         credited_to = result.get("agent_id", agent)
         ledger.close_escalation(esk.id, "RESOLVED", scope.clock.now(), credited_to, note)
         if settled.found:
-            print(f"ESK-{esk.id} resolved: {rupiah(result.get('amount', credit))} had already been added to "
-                  f"{credited_to} (found in the balance log); nothing added again")
-        else:
-            print(f"ESK-{esk.id} resolved: {rupiah(credit)} credited to {agent}"
-                  + (f" (saldo now {rupiah(result['balance'])})" if result.get("balance") is not None else ""))
-        return 0
+            return Resolution(0, f"ESK-{esk.id} resolved: {rupiah(result.get('amount', credit))} had already been "
+                                 f"added to {credited_to} (found in the balance log); nothing added again")
+        return Resolution(0, f"ESK-{esk.id} resolved: {rupiah(credit)} credited to {agent}"
+                          + (f" (saldo now {rupiah(result['balance'])})" if result.get("balance") is not None else ""))
     if settled.state == "refused":
         scope.outcome, scope.exit_code, scope.message = "bad_input", 2, settled.words
-        print(f"ESK-{esk.id} not resolved: the transaction server refused the add: {settled.words}")
-        return 2
+        return Resolution(2, f"ESK-{esk.id} not resolved: the transaction server refused the add: {settled.words}")
     if settled.state == "in_doubt":
         scope.outcome, scope.exit_code, scope.message = "in_doubt", EXIT_PORTAL_DOWN, settled.words
-        print(f"ESK-{esk.id} is in doubt: {settled.words}. Look at the agent's balance log, then: "
-              f"python -m bots doubts decide {settled.action.key} --done|--not-done --note TEXT")
-        return EXIT_PORTAL_DOWN
-    print(f"ESK-{esk.id} is being credited by {settled.words}; try again when it has finished")
-    return 4
+        return Resolution(EXIT_PORTAL_DOWN, f"ESK-{esk.id} is in doubt: {settled.words}. Look at the agent's balance "
+                          f"log, then: python -m bots doubts decide {settled.action.key} --done|--not-done --note TEXT")
+    return Resolution(4, f"ESK-{esk.id} is being credited by {settled.words}; try again when it has finished")
 
 
-def credit_once(journal: Journal, otomax, fingerprint: str, agent: str, amount: int, note: str) -> Settled:
+def credit_once(journal: Journal, otomax, fingerprint: str, agent: str, amount: int, note: str,
+                person: str | None = None) -> Settled:
     """The manual balance add for one statement line, exactly once, through the journal."""
     marker = line_marker(fingerprint)
     key = manual_key(fingerprint)
@@ -219,7 +235,7 @@ def credit_once(journal: Journal, otomax, fingerprint: str, agent: str, amount: 
     payload = {"agent_id": agent, "amount": amount, "note": note}
     if existing is not None and existing.state == "refused":
         # finance asks again (the server refused before: a daily limit, an agent blocked then)
-        existing = journal.store.retry_refused(key, getpass.getuser(), journal.now())
+        existing = journal.store.retry_refused(key, person or getpass.getuser(), journal.now())
     if existing is not None and existing.state in ("intent", "in_flight", "failed") and \
             (existing.payload.get("agent_id"), existing.payload.get("amount")) != (agent, amount) and \
             check(True) is None:

@@ -33,7 +33,7 @@ from bots.notify import NotifyOnce, notifier_for
 from bots.portals.helpdesk import inbox_reader
 from bots.errors import ConfigError, InputFileError
 from bots.esim import batch
-from bots.esim.refunds import Refunds, reference_for
+from bots.esim.refunds import Refunds, reference_for, refund_held
 from bots.esim.registry import Registry
 from bots.esim.report import write_report
 from bots.esim.people import People
@@ -131,7 +131,7 @@ def run(ctx: RunContext) -> RunResult:
                          details=[[d.order_id, d.code, d.reason] for d in decisions])
 
     # act: record, tell the people who wait on an order, refund what goes back, batch the valid
-    people = People(notify, registry)
+    people = People(notify, registry, console_url=ctx.settings.console_url)
     for d in decisions:
         registry.decide(d, now, final=d.final)
         if d.code == CLOSED_UNPAID:
@@ -142,7 +142,8 @@ def run(ctx: RunContext) -> RunResult:
             registry.confirm_refund(d.order_id, "(refund found at the aggregator)", "store rebuilt", now)
             registry.refund_requested(d.order_id, reference_for(d.order_id), now, refunds.refunded(d.order_id))
             continue
-        if d.needs_confirmation and confirmation_due(row.waiting_since, now, config["refund_wait"]):
+        if d.needs_confirmation and confirmation_due(row.waiting_since, now, config["refund_wait"]) \
+                and not refund_held(ctx.store, d.order_id):  # a person said no refund now: none without one
             registry.confirm_refund(d.order_id, "otomatis", f"refund_after {settings.sections[NAME]['refund_after']}",
                                     now)
             continue

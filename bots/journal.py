@@ -99,6 +99,7 @@ class Journal:
     fence: Callable[[], None] = lambda: None
     crash: CrashPoints = NEVER
     lease: timedelta = DEFAULT_LEASE
+    actor: str | None = None   # who the audit trail names (`person:<login>` for a person's act); None: the run
     found: int = 0        # effects found already done at the portal (a rebuild says how many)
     refused: list[Settled] = field(default_factory=list)
     doubts: list[Settled] = field(default_factory=list)
@@ -110,7 +111,7 @@ class Journal:
     def once(self, effect: Effect) -> Settled:
         """Carry `effect` out exactly once; see the module's docstring for the protocol."""
         claim = self.store.claim(effect.key, self.bot, effect.kind, effect.payload, self.owner, self.now(),
-                                 self.lease, effect.marker)
+                                 self.lease, effect.marker, actor=self.actor)
         action = claim.action
         if claim.held_by is not None:
             logger.warning("{} is being handled by {}; leaving it to that run", effect.key, claim.held_by)
@@ -128,7 +129,7 @@ class Journal:
             if isinstance(seen, Unreadable) and action.state == "in_flight":
                 return self._doubt(effect, f"an earlier attempt's outcome cannot be read back: {seen.why}")
             self.fence()
-            action = self.store.mark_in_flight(effect.key, self.now(), self.owner)
+            action = self.store.mark_in_flight(effect.key, self.now(), self.owner, actor=self.actor)
             self._point(effect, "after_in_flight")
             try:
                 answer = effect.act()
@@ -146,7 +147,7 @@ class Journal:
                     why = shown.why if isinstance(shown, Unreadable) else "the portal does not show it"
                     return self._doubt(effect, f"the portal accepted it but {why}")
                 answer = {**answer, **shown}
-            done = self.store.mark_done(effect.key, answer, self.now(), self.owner)
+            done = self.store.mark_done(effect.key, answer, self.now(), self.owner, actor=self.actor)
             self._point(effect, "after_done")
             return Settled("done", done, how=answer.get("how", "done"))
         raise PortalUnavailable(effect.kind, f"{effect.key}: the session kept ending before the form was taken")
@@ -154,7 +155,7 @@ class Journal:
     # -- endings ----------------------------------------------------------------------------------
     def _found(self, effect: Effect, action: Action | None, seen: dict[str, Any]) -> Settled:
         how = seen.get("how", "found at the portal")
-        done = self.store.mark_done(effect.key, {**seen, "how": how}, self.now(), self.owner)
+        done = self.store.mark_done(effect.key, {**seen, "how": how}, self.now(), self.owner, actor=self.actor)
         self._point(effect, "after_done")
         if action is not None and action.state == "intent" and action.attempts == 0:
             self.found += 1
@@ -163,13 +164,15 @@ class Journal:
 
     def _refuse(self, effect: Effect, words: str) -> Settled:
         logger.warning("{} refused by the portal: {}", effect.key, words)
-        settled = Settled("refused", self.store.mark_refused(effect.key, words, self.now(), self.owner), words=words)
+        settled = Settled("refused", self.store.mark_refused(effect.key, words, self.now(), self.owner, actor=self.actor),
+                          words=words)
         self.refused.append(settled)
         return settled
 
     def _doubt(self, effect: Effect, why: str) -> Settled:
         logger.error("{} is in doubt: {} (a person decides: python -m bots doubts list)", effect.key, why)
-        settled = Settled("in_doubt", self.store.mark_in_doubt(effect.key, why, self.now(), self.owner), words=why)
+        settled = Settled("in_doubt", self.store.mark_in_doubt(effect.key, why, self.now(), self.owner, actor=self.actor),
+                          words=why)
         self.doubts.append(settled)
         return settled
 
@@ -180,7 +183,8 @@ class Journal:
             return self._found(effect, self.store.get_action(effect.key), {**seen, "how": "verified after a lost answer"})
         if isinstance(seen, Unreadable):
             return self._doubt(effect, f"the answer was lost and {seen.why}")
-        self.store.mark_failed(effect.key, f"not done (the portal shows nothing): {lost}", self.now(), self.owner)
+        self.store.mark_failed(effect.key, f"not done (the portal shows nothing): {lost}", self.now(), self.owner,
+                               actor=self.actor)
         raise lost
 
     def _point(self, effect: Effect, name: str) -> None:

@@ -6,6 +6,9 @@ the store, not a local folder.
 - PostgreSQL: a session advisory lock, on a connection of its own held for the run
   (``AdvisoryLock``); every host sharing the database sees it.
 
+The same two kinds of lock, keyed by portal and user name, keep one login per portal user
+(``login_lock``: a bank ends a user's session when the same user logs in again elsewhere).
+
 Both offer ``fence()``: called right before every act, it raises ``LockLost`` when this run
 can no longer prove it holds the lock (the lock file was replaced, the connection died).
 
@@ -21,6 +24,7 @@ left by a dead holder is simply overwritten by the next one; the OS lock is the 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import re
@@ -38,7 +42,7 @@ from filelock import FileLock, Timeout
 
 from bots.errors import LockLost, RunLocked, StoreUnavailable
 
-__all__ = ["AdvisoryLock", "RunLock", "run_lock"]
+__all__ = ["AdvisoryLock", "RunLock", "lock_holder", "login_lock", "run_lock"]
 
 # The bot name becomes a file name: keep it to one harmless path component.
 _BOT_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -150,7 +154,7 @@ class RunLock:
         else:
             detail = f"pid {pid}{where}" + (f", since {since}" if since else "")
         error = RunLocked(f"another run of {self.bot} is in progress ({detail}); try again when it ends")
-        error.bot, error.holder_pid, error.holder_since = self.bot, pid, since
+        error.bot, error.holder_pid, error.holder_since, error.detail = self.bot, pid, since, detail
         return error
 
 
@@ -182,13 +186,33 @@ def _alive(pid: int) -> bool:
 def run_lock(settings, bot: str, *, now: datetime, argv: Sequence[str] | None = None) -> "RunLock | AdvisoryLock":
     """The lock of ``bot``'s runs where the store is: an advisory lock on PostgreSQL, else a
     file lock beside the SQLite database (``settings.lock_dir``)."""
-    if settings.database_url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres"):
+    if _is_postgresql(settings.database_url):
         return AdvisoryLock(bot, settings.database_url, now=now, argv=argv)
     return RunLock(bot, settings.lock_dir, now=now, argv=argv)
 
 
 #: The first key of every advisory lock the bots take (the second is the bot's name's CRC).
 _ADVISORY_NAMESPACE = 7337
+#: The first key of the portal users' login locks (``login_lock``).
+_LOGIN_NAMESPACE = 7338
+
+
+def login_lock(settings, portal: str, username: str, *, now: datetime) -> "RunLock | AdvisoryLock":
+    """The lock of one portal user's login, across every bot and host sharing the store: held
+    while a run is logged in as that user, so that no second login ends its session.
+
+    Named ``login-<portal>-<hash of the user name>``: the user name itself is never in a lock
+    file's name, a holder note or a PostgreSQL session name. On PostgreSQL an advisory lock of
+    its own namespace, else a file lock beside the SQLite database, as the run locks are."""
+    digest = hashlib.sha256(f"{portal}\0{username}".encode()).hexdigest()[:16]
+    name = f"login-{portal}-{digest}"
+    if _is_postgresql(settings.database_url):
+        return AdvisoryLock(name, settings.database_url, now=now, namespace=_LOGIN_NAMESPACE)
+    return RunLock(name, settings.lock_dir, now=now)
+
+
+def _is_postgresql(url: str) -> bool:
+    return url.split(":", 1)[0].split("+", 1)[0] in ("postgresql", "postgres")
 
 
 class AdvisoryLock:
@@ -199,10 +223,11 @@ class AdvisoryLock:
     a killed process included.
     """
 
-    def __init__(self, bot: str, url: str, *, now: datetime, argv: Sequence[str] | None = None):
+    def __init__(self, bot: str, url: str, *, now: datetime, argv: Sequence[str] | None = None,
+                 namespace: int = _ADVISORY_NAMESPACE):
         if not _BOT_NAME.fullmatch(bot):
             raise ValueError(f"bot name {bot!r} cannot name a lock")
-        self.bot, self.url, self.now = bot, url, now
+        self.bot, self.url, self.now, self.namespace = bot, url, now, namespace
         self.argv = list(sys.argv if argv is None else argv)
         self.key = zlib.crc32(bot.encode()) & 0x7FFFFFFF
         self._conn = None
@@ -225,7 +250,7 @@ class AdvisoryLock:
             raise StoreUnavailable(f"the store is unreachable for the run lock: {error.orig}") from error
         deadline = time.monotonic() + wait_seconds
         while True:
-            got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({_ADVISORY_NAMESPACE}, {self.key})").scalar()
+            got = conn.exec_driver_sql(f"SELECT pg_try_advisory_lock({self.namespace}, {self.key})").scalar()
             if got or time.monotonic() >= deadline:
                 break
             time.sleep(0.2)
@@ -234,7 +259,7 @@ class AdvisoryLock:
             conn.close()
             detail = holder or "holder not recorded"
             error = RunLocked(f"another run of {self.bot} is in progress ({detail}); try again when it ends")
-            error.bot, error.holder_pid, error.holder_since = self.bot, None, None
+            error.bot, error.holder_pid, error.holder_since, error.detail = self.bot, None, None, detail
             raise error
         self._conn = conn
         return self
@@ -244,7 +269,7 @@ class AdvisoryLock:
         conn = conn or self._conn
         row = conn.exec_driver_sql(
             "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-            f"WHERE l.locktype = 'advisory' AND l.classid = {_ADVISORY_NAMESPACE} AND l.objid = {self.key} "
+            f"WHERE l.locktype = 'advisory' AND l.classid = {self.namespace} AND l.objid = {self.key} "
             "AND l.granted LIMIT 1").first()
         if row is None or not str(row[0]).startswith("bots:"):
             return None
@@ -256,7 +281,7 @@ class AdvisoryLock:
         try:
             held = self._conn is not None and bool(self._conn.exec_driver_sql(
                 "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid() "
-                f"AND classid = {_ADVISORY_NAMESPACE} AND objid = {self.key} AND granted").scalar())
+                f"AND classid = {self.namespace} AND objid = {self.key} AND granted").scalar())
         except Exception:  # noqa: BLE001 - a dead connection in any of its forms: the lock is gone
             held = False
         if not held:
@@ -266,7 +291,7 @@ class AdvisoryLock:
         if self._conn is None:
             return
         try:
-            self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({_ADVISORY_NAMESPACE}, {self.key})")
+            self._conn.exec_driver_sql(f"SELECT pg_advisory_unlock({self.namespace}, {self.key})")
         except Exception:  # noqa: BLE001 - the session is gone, and the lock with it
             pass
         finally:
@@ -279,3 +304,72 @@ class AdvisoryLock:
 
     def __exit__(self, *exc_info) -> None:
         self.release()
+
+
+def lock_holder(settings, bot: str) -> dict | None:
+    """Who holds ``bot``'s run lock now, without taking it (read only): None when it is free.
+
+    SQLite store: the kernel's list of flock locks (``/proc/locks``) says whether the lock
+    file is locked; the holder note beside it names the holder (pid, since, command, host).
+    Where ``/proc/locks`` cannot be read, a note whose process is alive counts as held.
+    PostgreSQL: the advisory lock's session, from ``pg_locks``. Returns a dict with
+    ``pid`` (int or None), ``since`` (text), ``host``, ``argv`` and ``detail`` (for people).
+    """
+    if not _BOT_NAME.fullmatch(bot):
+        raise ValueError(f"bot name {bot!r} cannot name a lock")
+    if _is_postgresql(settings.database_url):
+        return _advisory_holder(settings.database_url, bot)
+    path = Path(settings.lock_dir) / f"{bot}.lock"
+    note_path = path.with_name(f"{bot}.holder.json")
+    try:
+        note = json.loads(note_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        note = None
+    note = note if isinstance(note, dict) else {}
+    held = _flocked(path)
+    if held is None:  # no /proc/locks: trust a note whose process exists
+        held = isinstance(note.get("pid"), int) and (note.get("hostname") not in (None, socket.gethostname())
+                                                     or _alive(note["pid"]))
+    if not held:
+        return None
+    pid, since, where = _describe(note or None)
+    detail = f"pid {pid}{where}" + (f", since {since}" if since else "") if pid is not None else "holder not recorded"
+    return {"pid": pid, "since": since, "host": note.get("hostname"), "argv": note.get("argv") or [],
+            "detail": detail}
+
+
+def _flocked(path: Path) -> bool | None:
+    """Whether a flock lock is held on ``path`` (None: the kernel's list cannot be read)."""
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:
+        return False
+    try:
+        table = Path("/proc/locks").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    device = f"{os.major(stat.st_dev):02x}:{os.minor(stat.st_dev):02x}:{stat.st_ino}"
+    return any(len(fields) > 5 and fields[1] == "FLOCK" and fields[5] == device
+               for fields in (line.split() for line in table.splitlines()))
+
+
+def _advisory_holder(url: str, bot: str) -> dict | None:
+    import sqlalchemy as sa
+    from sqlalchemy.pool import NullPool
+
+    probe = AdvisoryLock(bot, url, now=datetime.now().astimezone())
+    engine = sa.create_engine(url, poolclass=NullPool, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            granted = conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' "
+                f"AND classid = {_ADVISORY_NAMESPACE} AND objid = {probe.key} AND granted").scalar()
+            if not granted:
+                return None
+            detail = probe.holder(conn) or "holder not recorded"
+    except sa.exc.OperationalError as error:
+        raise StoreUnavailable(f"the store is unreachable to read the run lock: {error.orig}") from error
+    finally:
+        engine.dispose()
+    return {"pid": None, "since": None, "host": None, "argv": [], "detail": detail}
+

@@ -111,7 +111,7 @@ def run(ctx: RunContext) -> RunResult:
     ledger = Ledger(ctx.store)
     otomax = ctx.portal(OtomaxAdmin, "otomax")
     executor = Executor(ctx.store, ledger, otomax, notifier_for(settings), ctx.run_id, ctx.clock.now,
-                        inbox=inbox_reader(ctx), journal=ctx.journal)
+                        inbox=inbox_reader(ctx), journal=ctx.journal, console_url=settings.console_url)
     reading, banks = Reading(), open_banks(ctx, now, config)  # the banks' clocks checked before anything acts
     reading.skipped = [f"{key}: {why}" for key, why in banks.items() if isinstance(why, str)]
     recovered = [] if ctx.dry_run else executor.recover()
@@ -253,8 +253,10 @@ def download(bank: BankPortal, key: str, account_no: str, start: date, end: date
     return reads
 
 
-def statement_file(path: Path, today: date, config, accounts: dict[str, set[str]]) -> Read:
-    """A file a staff member passes: parsed, its account one of ours, its period recent enough."""
+def statement_file(path: Path, today: date, config, accounts: dict[str, set[str]] | None) -> Read:
+    """A file a staff member passes: parsed, its account one of ours, its period recent enough.
+    ``accounts`` None: the account is not checked (the console's preview, where only the bank
+    portals know the company's accounts; its "Proses" runs this bot, which checks it)."""
     data = path.read_bytes()
     name = str(path)
     hint = config["statement_account"] or None
@@ -267,8 +269,8 @@ def statement_file(path: Path, today: date, config, accounts: dict[str, set[str]
         if "no account number in the file" not in exc.reason:
             raise
         raise InputFileError(name, "no account number in the file or its name; pass --account NUMBER") from None
-    ours = accounts.get(statement.bank, set())
-    if statement.account_no not in ours:
+    ours = set() if accounts is None else accounts.get(statement.bank, set())
+    if accounts is not None and statement.account_no not in ours:
         raise InputFileError(name, f"account {statement.account_no} ({statement.bank.upper()}) is not one of the "
                              f"company's configured accounts ({', '.join(sorted(ours)) or 'none for this bank'}); "
                              "nothing from it acted on", value=statement.account_no)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import importlib
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -122,6 +123,7 @@ class RunScope:
     outcome: str | None = None
     exit_code: int = 0
     message: str | None = None
+    actor: str | None = None   # a person acting (`person:<login>`): named in the journal's events
     _journal: Journal | None = None
 
     @property
@@ -129,7 +131,7 @@ class RunScope:
         """The run's exactly-once executor, fenced by the run's lock."""
         if self._journal is None:
             self._journal = Journal(self.store, self.bot, self.run_id, self.clock.now, fence=self.lock.fence,
-                                    crash=CrashPoints(self.settings.crash_at))
+                                    crash=CrashPoints(self.settings.crash_at), actor=self.actor)
         return self._journal
 
     def browser(self) -> PortalBrowser:
@@ -143,20 +145,21 @@ def new_run_id(clock: Clock, prefix: str = "") -> str:
 
 @contextmanager
 def run_scope(bot: str, settings: Settings, clock: Clock | None = None, *, record_as: str | None = None,
-              dry_run: bool = False, prefix: str = "") -> Iterator[RunScope]:
+              dry_run: bool = False, prefix: str = "", actor: str | None = None) -> Iterator[RunScope]:
     """Lock, store, run record and logs for one run of ``bot``'s work (``record_as`` names the
-    command in the runs table when it is not the bot itself, e.g. ``escalations``)."""
+    command in the runs table when it is not the bot itself, e.g. ``escalations``; ``actor``
+    names the person the journal's events record, e.g. ``person:ani`` from the console)."""
     clock = clock or clock_for(settings)
     run_id = new_run_id(clock, prefix)
     name = record_as or bot
     with run_lock(settings, bot, now=clock.now()) as lock:
-        store = Store(settings.database_url)
+        store = Store(settings.database_url, settings.busy_timeout_ms)
         try:
             store.migrate()
             rebuilding = store.is_empty(bot)
             if not dry_run:  # a dry run writes nothing anywhere, not even its own record
                 store.start_run(name, run_id, clock.now(), dry_run=dry_run, pid=os.getpid())
-            scope = RunScope(bot, run_id, settings, store, clock, lock, dry_run, rebuilding)
+            scope = RunScope(bot, run_id, settings, store, clock, lock, dry_run, rebuilding, actor=actor)
             with logger.contextualize(run_id=run_id, bot=name):
                 yield from _recorded(scope)
         finally:
@@ -166,6 +169,7 @@ def run_scope(bot: str, settings: Settings, clock: Clock | None = None, *, recor
 def _recorded(scope: RunScope) -> Iterator[RunScope]:
     """Yield the scope, then record how the run ended (an error's exit code and words)."""
     outcome, code, message = "error", 1, None
+    started = time.time()
     try:
         yield scope
         outcome = scope.outcome or ("dry_run" if scope.dry_run else "ok")
@@ -181,6 +185,9 @@ def _recorded(scope: RunScope) -> Iterator[RunScope]:
         raise
     finally:
         if not scope.dry_run:
+            from bots.outputs import keep_run  # any host (and the console) can serve them
+
+            keep_run(scope.store, scope.settings.reports_dir, scope.run_id, started, scope.clock.now())
             scope.store.finish_run(scope.run_id, scope.clock.now(), outcome, code, scope.counts, message)
         logger.info("run finished: {} {}", outcome, scope.counts)
 

@@ -51,9 +51,30 @@ def catch_up_due(schedule: Schedule, tz, last_start: datetime | None, now: datet
     return missed is not None and missed <= now
 
 
+def scheduled_bots(settings: Settings) -> dict[str, Schedule]:
+    """The bots both modes run (this scheduler and the queue mode, bots/worker.py): each
+    configured schedule whose bot is built; the others are named in the log and left out."""
+    from bots.runner import load_bot
+
+    out = {}
+    for bot, schedule in settings.schedules.items():
+        try:
+            load_bot(bot)
+        except UnknownBot as exc:
+            logger.info("schedule: {} not scheduled — {}", bot, exc)
+            continue
+        out[bot] = schedule
+    return out
+
+
+def run_command(bot: str, env_args: list[str]) -> list[str]:
+    """The command line of one fire: a run in a process of its own, as a person would type it."""
+    return [sys.executable, "-m", "bots", *env_args, "run", bot]
+
+
 def subprocess_launcher(settings: Settings, env_args: list[str]) -> Launcher:
     def launch(bot: str) -> int:
-        done = subprocess.run([sys.executable, "-m", "bots", *env_args, "run", bot], check=False,
+        done = subprocess.run(run_command(bot, env_args), check=False,
                               stdout=subprocess.DEVNULL)
         return done.returncode
 
@@ -68,19 +89,12 @@ def build_scheduler(settings: Settings, launcher: Launcher, *, clock: Clock | No
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    from bots.runner import load_bot
-
     tz = settings.tz
     clock = clock or SystemClock(tz)
     kind = BlockingScheduler if blocking else BackgroundScheduler
     scheduler = kind(timezone=tz, executors={"default": ThreadPoolExecutor(max(4, len(settings.schedules)))})
     now = clock.now()
-    for bot, schedule in settings.schedules.items():
-        try:
-            load_bot(bot)
-        except UnknownBot as exc:
-            logger.info("schedule: {} not scheduled — {}", bot, exc)
-            continue
+    for bot, schedule in scheduled_bots(settings).items():
         trigger = trigger_for(schedule, tz, start=now)
         options = {}
         if last_start and catch_up_due(schedule, tz, last_start(bot), now):
@@ -133,14 +147,14 @@ def run_scheduler(settings: Settings, env_args: list[str] | None = None) -> None
     """Start the scheduler in the foreground until Ctrl-C or SIGTERM."""
     from bots.store import Store
 
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, settings.busy_timeout_ms)
     store.migrate()
 
     def last_start(bot: str):
         record = store.last_run(bot)
         return record.started_at if record else None
 
-    env_args = env_args if env_args is not None else _env_args_from_argv()
+    env_args = env_args if env_args is not None else env_args_from_argv()
     scheduler = build_scheduler(settings, subprocess_launcher(settings, env_args), last_start=last_start)
     logger.info("scheduler started ({}); jobs:\n{}", settings.timezone, list_jobs(settings))
     try:
@@ -153,7 +167,7 @@ def run_scheduler(settings: Settings, env_args: list[str] | None = None) -> None
         store.dispose()
 
 
-def _env_args_from_argv() -> list[str]:
+def env_args_from_argv() -> list[str]:
     """Pass the scheduler's own --env-file/--config-dir/--portals-url on to each run."""
     args, argv = [], sys.argv[1:]
     for flag in ("--env-file", "--config-dir", "--portals-url"):

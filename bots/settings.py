@@ -10,20 +10,41 @@ Precedence, lowest first — the one written order every command follows:
 | logs_dir               | logs                       | LOGS_DIR           | paths.logs_dir                |
 | var_dir                | var                        | VAR_DIR            | paths.var_dir                 |
 | database_url           | sqlite:///<var_dir>/bots.sqlite3 | DATABASE_URL | paths.database_url            |
+| busy_timeout_ms        | 5000                       | BOTS_BUSY_TIMEOUT_MS | store.busy_timeout_ms       |
 | portals_base_url       | (none)                     | PORTALS_BASE_URL   | —                             |
 | <KEY>_URL/USERNAME/PASSWORD | base URL + prefix     | e.g. OTOMAX_URL    | —                             |
 | browser_path           | (resolved, DESIGN §7)      | BOTS_BROWSER       | browser.path                  |
 | headless               | true                       | BOTS_HEADLESS      | browser.headless              |
 | timeout_ms             | 15000                      | BOTS_TIMEOUT_MS    | browser.timeout_ms            |
 | trace                  | on-failure                 | BOTS_TRACE         | browser.trace                 |
+| login_wait_seconds     | 120                        | BOTS_LOGIN_WAIT_SECONDS | browser.login_wait_seconds |
 | retry_attempts         | 3                          | BOTS_RETRY_ATTEMPTS| retry.attempts                |
 | retry_backoff_seconds  | 2.0                        | —                  | retry.backoff_seconds         |
 | notify_urls            | []                         | NOTIFY_URLS        | notify.urls                   |
 | timezone               | Asia/Jakarta               | —                  | schedule.timezone             |
 | misfire_grace_seconds  | 600                        | —                  | schedule.misfire_grace_seconds|
 | schedules              | see config/bots.toml       | —                  | schedule.jobs.<bot>           |
+| schedule_mode          | scheduler                  | BOTS_SCHEDULE_MODE | schedule.mode                 |
+| browser_slots          | 2                          | BOTS_BROWSER_SLOTS | schedule.browser_slots        |
 | now                    | (the system clock)         | BOTS_NOW           | —   (replays and tests only)  |
 | crash_at               | (never)                    | BOTS_CRASH_AT      | —   (tests only: bots/crashpoints.py) |
+| console_url            | (none)                     | CONSOLE_URL        | console.url                   |
+
+`console_url` is where people open the console (`python -m bots console`), e.g.
+`https://konsol.example.co.id`: notifications then link to the item's page
+(`<console_url>/eskalasi/<id>`) instead of naming a shell command. The console's own
+settings (`CONSOLE_SECRET_KEY`, `[console]`) are read by `bots/konsol/config.py`.
+
+`schedule_mode` picks what `python -m bots schedule` starts: `scheduler` (APScheduler, one
+host) or `queue` (the Procrastinate worker of bots/worker.py, any number of hosts on one
+PostgreSQL; `python -m bots worker` starts it whatever the mode). `browser_slots` is how many
+bot runs drive a browser at once across every worker host (queue mode).
+
+`busy_timeout_ms` is how long a store transaction waits for another one's lock before the run
+fails with exit 3 (tried again): SQLite's busy timeout, PostgreSQL's `lock_timeout` (and
+`statement_timeout`, a minute beyond it). `login_wait_seconds` is how long a run waits for a
+portal user another run (any host) is logged in as, where the portal allows one session per
+user (the banks): past it, that portal counts as unavailable this run (bots/portals/session.py).
 
 Bot issues add their own tables (`[reconcile_payments]`…) to `config/*.toml`; they are kept
 in `Settings.sections` and validated by the bot that owns them.
@@ -52,7 +73,7 @@ _SUPPLIER = re.compile(r"^supplier_[a-z0-9_]+$")
 _EVERY = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 ENV_PREFIXES = ("BOTS_", "PORTALS_", "DATABASE_URL", "REPORTS_DIR", "LOGS_DIR", "VAR_DIR",
                 "NOTIFY_URLS", "BANK_", "OTOMAX_", "SUPPLIER_", "INDIANA_", "AGGREGATOR_",
-                "DUKCAPIL_", "ISMARA_", "HELPDESK_")
+                "DUKCAPIL_", "ISMARA_", "HELPDESK_", "CONSOLE_")
 
 
 def portal_prefix(key: str) -> str:
@@ -107,6 +128,11 @@ class Settings:
     crash_at: str | None
     env: Mapping[str, str] = field(repr=False)
     sections: Mapping[str, Any] = field(repr=False)
+    console_url: str | None = None
+    busy_timeout_ms: int = 5000
+    login_wait_seconds: float = 120.0
+    schedule_mode: str = "scheduler"
+    browser_slots: int = 2
 
     @property
     def tz(self) -> ZoneInfo:
@@ -148,7 +174,7 @@ class Settings:
     def secrets(self) -> list[str]:
         """Every secret value the logs must never show (passwords, tokens, URL credentials)."""
         found = [v for k, v in self.env.items()
-                 if v and re.search(r"(PASSWORD|TOKEN|SECRET|API_KEY)$", k)]
+                 if v and re.search(r"(PASSWORD|TOKEN|SECRET|API_KEY|SECRET_KEY)$", k)]
         for url in self.notify_urls:
             parsed = urlparse(url)
             if parsed.password:
@@ -159,10 +185,12 @@ class Settings:
 
 DEFAULTS: dict[str, Any] = {
     "paths": {"reports_dir": "reports", "logs_dir": "logs", "var_dir": "var"},
-    "browser": {"headless": True, "timeout_ms": 15000, "trace": "on-failure"},
+    "browser": {"headless": True, "timeout_ms": 15000, "trace": "on-failure", "login_wait_seconds": 120.0},
+    "store": {"busy_timeout_ms": 5000},
     "retry": {"attempts": 3, "backoff_seconds": 2.0},
     "notify": {"urls": []},
-    "schedule": {"timezone": "Asia/Jakarta", "misfire_grace_seconds": 600, "jobs": {}},
+    "schedule": {"timezone": "Asia/Jakarta", "misfire_grace_seconds": 600, "jobs": {}, "mode": "scheduler",
+                 "browser_slots": 2},
 }
 
 
@@ -213,6 +241,13 @@ def load_settings(*, env_file: str | Path | None = None, config_dir: str | Path 
     now = None
     if env.get("BOTS_NOW"):
         now = _datetime("BOTS_NOW", env["BOTS_NOW"], ZoneInfo(tz))
+    console_url = env.get("CONSOLE_URL") or toml.get("console", {}).get("url") or None
+    if console_url:
+        _check_url("CONSOLE_URL", console_url)
+    schedule_mode = env.get("BOTS_SCHEDULE_MODE") or schedule["mode"]
+    if schedule_mode not in ("scheduler", "queue"):
+        raise ConfigError("schedule.mode", '"scheduler" (one host) or "queue" (several hosts, PostgreSQL)',
+                          schedule_mode)
     browser_path = env.get("BOTS_BROWSER") or browser.get("path") or None
     if browser_path and not Path(browser_path).is_file():
         raise ConfigError("BOTS_BROWSER", "the path of a Chromium executable", browser_path)
@@ -237,6 +272,12 @@ def load_settings(*, env_file: str | Path | None = None, config_dir: str | Path 
         crash_at=_crash_point(env.get("BOTS_CRASH_AT")),
         env=env,
         sections={k: v for k, v in toml.items() if k not in DEFAULTS},
+        console_url=console_url.rstrip("/") if console_url else None,
+        busy_timeout_ms=_int("BOTS_BUSY_TIMEOUT_MS", env.get("BOTS_BUSY_TIMEOUT_MS", toml["store"]["busy_timeout_ms"]), 1),
+        login_wait_seconds=_float("BOTS_LOGIN_WAIT_SECONDS",
+                                  env.get("BOTS_LOGIN_WAIT_SECONDS", browser["login_wait_seconds"])),
+        schedule_mode=schedule_mode,
+        browser_slots=_int("BOTS_BROWSER_SLOTS", env.get("BOTS_BROWSER_SLOTS", schedule["browser_slots"]), 1),
     )
 
 

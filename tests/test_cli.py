@@ -70,7 +70,9 @@ def test_portal_check_run_prints_a_summary_and_records_the_run(bot_env, shared_w
     assert "Portals checked" in done.stdout and "otomax" in done.stdout and "GAGAL" not in done.stdout
     from bots.store import Store
 
-    store = Store(f"sqlite:///{tmp_path / 'var' / 'bots.sqlite3'}")
+    from tests.stores import store_url_of
+
+    store = Store(store_url_of(tmp_path))
     last = store.last_run("portal_check")
     assert last.outcome == "ok" and last.exit_code == 0 and last.counts["ok"] == last.counts["portals"] == 2
 
@@ -85,6 +87,7 @@ def test_a_portal_in_maintenance_exits_3_with_artifacts(bot_env, world, tmp_path
     assert "Sedang Pemeliharaan" in shots[0].with_suffix(".html").read_text()
 
 
+@pytest.mark.sqlite_store  # waits for the lock's holder note beside the SQLite file
 def test_second_concurrent_run_exits_4_at_once_and_a_killed_holder_frees_the_lock(bot_env, world):
     world.post("/__mock/faults", {"latency_ms": 1000})  # the first run takes a while (it is killed below)
     env = bot_env(world.url, portals=("otomax", "helpdesk", "bank_bca", "bank_bri"))

@@ -9,6 +9,7 @@ Indonesian public holidays excluded).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.console import Console
@@ -59,13 +60,46 @@ def _shown(value) -> str:
     return str(value)
 
 
+@dataclass(frozen=True)
+class BatchImport:
+    """What an import recorded: the batch, every order row read (filled or not), the status workbook."""
+
+    batch_id: str
+    rows: list[dict]          # order_id, status, msisdn, activated_at, note, deposit_due(_at) (filled rows)
+    total: int                # order rows in the file
+    changed: list[tuple[str, str, str, str]]  # (order, column, old, new) recorded with --accept-changes
+    report: Path
+
+
 def import_batch(settings: Settings, path: Path, *, accept_changes: bool = False) -> int:
+    """`esim import FILE`: record the file, print a table of what was recorded; returns the exit code."""
+    done = import_filled_batch(settings, path, accept_changes=accept_changes)
+    table = Table(title=f"Batch {done.batch_id}: {len(done.rows)} of {done.total} orders filled in",
+                  header_style="bold")
+    for column in ("Pesanan", "Status", "MSISDN", "Diaktifkan", "Setoran jatuh tempo"):
+        table.add_column(column)
+    for r in done.rows:
+        table.add_row(r["order_id"], r["status"], r["msisdn"] or "-",
+                      f"{r['activated_at']:%d/%m/%Y %H:%M}" if r["activated_at"] else "-",
+                      f"{r['deposit_due']:%d/%m/%Y}" if r["deposit_due"] else "-")
+    console = Console()
+    console.print(table)
+    console.print(f"Report: {done.report}", soft_wrap=True, highlight=False)
+    return 0
+
+
+def import_filled_batch(settings: Settings, path: Path, *, accept_changes: bool = False,
+                        person: str | None = None) -> BatchImport:
+    """The one path of every import, the CLI's and the console's: check GraPARI's filled-in batch
+    whole (BusinessError/InputFileError naming the cell: nothing recorded), then record it.
+    ``person`` (the console's login) is named in the journal's events as ``person:<name>``."""
     from bots.esim_activation_queue import options
 
     if not Path(path).is_file():
         raise BusinessError(f"no such file: {path}")
     config = options(settings)
-    with run_scope(BOT, settings, record_as="esim_import", prefix="import-") as scope:
+    with run_scope(BOT, settings, record_as="esim_import", prefix="import-",
+                   actor=f"person:{person}" if person else None) as scope:
         store, clock = scope.store, scope.clock
         registry = Registry(store)
 
@@ -94,17 +128,8 @@ def import_batch(settings: Settings, path: Path, *, accept_changes: bool = False
         registry.record_activations(batch_id, filled, clock.now())
         report, _ = write_report(registry.all_orders(), settings.reports_dir, clock.now(), config["days_off"])
         scope.counts = {"filled": len(filled), "rows": len(results)}
-    table = Table(title=f"Batch {batch_id}: {len(filled)} of {len(results)} orders filled in", header_style="bold")
-    for column in ("Pesanan", "Status", "MSISDN", "Diaktifkan", "Setoran jatuh tempo"):
-        table.add_column(column)
-    for r in filled:
-        table.add_row(r["order_id"], r["status"], r["msisdn"] or "-",
-                      f"{r['activated_at']:%d/%m/%Y %H:%M}" if r["activated_at"] else "-",
-                      f"{r['deposit_due']:%d/%m/%Y}" if r["deposit_due"] else "-")
-    console = Console()
-    console.print(table)
-    console.print(f"Report: {report}", soft_wrap=True, highlight=False)
-    return 0
+    return BatchImport(batch_id, filled, len(results),
+                       [(o, h, _shown(a), _shown(b)) for o, h, a, b in changed], Path(report))
 
 
 def _journal_change(journal, batch_id: str, order_id: str, header: str, old, new) -> None:

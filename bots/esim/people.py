@@ -7,7 +7,8 @@ lost store never tells a person twice. No NIK or KK in any message.
 - the sales agent, once a day while the customer's registration form is incomplete;
 - a back-office person, once, for a device the eSIM list does not know (to check it);
 - a back-office person, once, for an order whose refund waits for their confirmation
-  (`python -m bots esim confirm-refund ORDER --note …`);
+  (`python -m bots esim confirm-refund ORDER --note …`, or the console's eSIM page when
+  `console_url` is set);
 - direct sales, once, for each activation GraPARI reports GAGAL, with GraPARI's note;
 - finance, once, for an upfront deposit past its 7-working-day deadline.
 """
@@ -25,8 +26,9 @@ def _rupiah(amount: int) -> str:
 
 
 class People:
-    def __init__(self, notify, registry):
+    def __init__(self, notify, registry, console_url: str | None = None):
         self.notify, self.registry = notify, registry
+        self.console_url = console_url  # set: a confirmation is asked for on the console's eSIM page
 
     def _tell(self, key: str, marker: str, title: str, body: str) -> bool:
         return self.notify(key, f"[{marker}]", f"[{marker}] {title}", body)
@@ -54,8 +56,9 @@ class People:
             self._tell(f"notify:confirm:{order}", f"KONFIRMASI-REFUND-{order}",
                        f"Pesanan {order}: {decision.code}, menunggu konfirmasi refund",
                        f"{decision.reason}. Konfirmasikan ke pelanggan {row.customer_name} (juklak langkah 10), "
-                       f"lalu: python -m bots esim confirm-refund {order} --note \"...\" "
-                       f"(refund {_rupiah(row.received)}).")
+                       + (f"lalu Konfirmasi refund di konsol: {self.console_url}/esim " if self.console_url else
+                          f"lalu: python -m bots esim confirm-refund {order} --note \"...\" ")
+                       + f"(refund {_rupiah(row.received)}).")
 
     def failed_activations(self) -> None:
         for row in self.registry.failed_activations():

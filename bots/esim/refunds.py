@@ -20,6 +20,18 @@ def reference_for(order_id: str) -> str:
     return f"RF-{order_id}"
 
 
+def hold_key(order_id: str) -> str:
+    """The journal key of a person's "no refund now" on a waiting order (`esim hold-refund`)."""
+    return f"refund-hold:{order_id}"
+
+
+def refund_held(store, order_id: str) -> bool:
+    """A person put the order's refund on hold (the customer fixes the data or pays the arrears):
+    no refund after `refund_after` without a person; a later confirmation still refunds."""
+    action = store.get_action(hold_key(order_id))
+    return action is not None and action.state == "done"
+
+
 class Refunds:
     def __init__(self, journal, registry, aggregator, notify=None):
         self.journal, self.store, self.registry, self.aggregator = journal, journal.store, registry, aggregator

@@ -21,6 +21,15 @@ _BATCH = re.compile(r"^(?:batch-aktivasi-)?(\d{8}-\d{2})(?:\.xlsx)?$")
 
 
 def reissue(settings: Settings, batch_name: str) -> int:
+    """`esim reissue BATCH`: prints where the file was written again; returns the exit code."""
+    print(reissue_batch(settings, batch_name))
+    return 0
+
+
+def reissue_batch(settings: Settings, batch_name: str, *, person: str | None = None) -> str:
+    """The one path of every reissue, the CLI's and the console's; returns what was done, in words.
+    ``person`` (the console's login) is named in the journal's events as ``person:<name>``.
+    BusinessError/InputFileError (an unknown batch, a file still there): nothing written."""
     from bots.esim_activation_queue import options, write_batch_file
 
     found = _BATCH.match(batch_name.strip())
@@ -29,7 +38,8 @@ def reissue(settings: Settings, batch_name: str) -> int:
     batch_id = found.group(1)
     config = options(settings)
     folder = settings.reports_dir / "esim"
-    with run_scope(BOT, settings, record_as="esim_reissue", prefix=f"reissue-{batch_id}-") as scope:
+    with run_scope(BOT, settings, record_as="esim_reissue", prefix=f"reissue-{batch_id}-",
+                   actor=f"person:{person}" if person else None) as scope:
         registry = Registry(scope.store)
         if registry.batch(batch_id) is None:
             raise BusinessError(f"no batch {batch_id} in the store")
@@ -41,5 +51,4 @@ def reissue(settings: Settings, batch_name: str) -> int:
                                    key=f"reissue:{batch_id}:{scope.run_id}")
         count = len(registry.batch_orders(batch_id))
         scope.counts = {"reissued": int(settled.done)}
-    print(f"batch {batch_id} written again: {target} ({count} orders, as issued)")
-    return 0
+    return f"batch {batch_id} written again: {target} ({count} orders, as issued)"

@@ -55,8 +55,10 @@ class Executor:
     """Carries out outcomes through the portals; returns each line's final outcome."""
 
     def __init__(self, store: Store, ledger: Ledger, otomax, notifier, run_id: str, now: Callable[[], datetime],
-                 inbox=None, crash: CrashPoints = NEVER, journal: Journal | None = None):
+                 inbox=None, crash: CrashPoints = NEVER, journal: Journal | None = None,
+                 console_url: str | None = None):
         self.store, self.ledger, self.otomax, self.now = store, ledger, otomax, now
+        self.console_url = console_url  # set: notifications link to the escalation's page there
         self.journal = journal or Journal(store, BOT, run_id, now, crash=crash)
         self.notify = NotifyOnce(self.journal, notifier, inbox)
         self.notifies = getattr(notifier, "configured", True)  # False: nothing is ever sent (no NOTIFY_URLS)
@@ -225,11 +227,16 @@ class Executor:
         # text from the bank and the server is escaped: a description never becomes markup in an inbox
         body = (f"Mutasi {escalation.bank.upper()} rekening {escalation.account_no} tanggal {escalation.day:%d/%m/%Y}: "
                 f"{rupiah(escalation.amount)} — {_safe(escalation.description)}\n{escalation.code}: "
-                f"{_safe(escalation.reason)}\n"
-                f"Tutup dengan: python -m bots escalations resolve ESK-{escalation_id} --agent ID_AGEN --note TEKS "
-                f"(atau --reject --note TEKS)")
+                f"{_safe(escalation.reason)}\n" + self._how_to_close(escalation_id))
         if self.notify(key, marker, title, body) and self.notifies:  # Dinotifikasi: only when really sent
             self.ledger.mark_notified(escalation_id, self.now())
+
+    def _how_to_close(self, escalation_id: int) -> str:
+        """The escalation's page in the console (console_url set), else the command that closes it."""
+        if self.console_url:
+            return f"Buka di konsol: {self.console_url}/eskalasi/{escalation_id}"
+        return (f"Tutup dengan: python -m bots escalations resolve ESK-{escalation_id} --agent ID_AGEN --note TEKS "
+                f"(atau --reject --note TEKS)")
 
 
 def _safe(text: str) -> str:
