@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from tests.conftest import WORLD
+from tests.conftest import WORLD, MockWorld
 
 BCA, MANDIRI = "5270418836", "1560007734218"
 
@@ -86,3 +86,15 @@ def env_file(folder: Path) -> Path:
 
 
 __all__ = ["write_world", "env_file", "shutil"]
+
+
+def running_world(tmp_path, bot_env):
+    """For a fixture: this world in its own process at T0 (the bot's clock too), and a bot
+    environment whose notifications reach the world's helpdesk; yields (world, env, tmp_path)."""
+    folder = write_world(tmp_path / "world")
+    world = MockWorld(seed=folder)
+    world.post("/__mock/clock", {"set": T0.isoformat()})
+    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)), COLUMNS="250", BOTS_NOW=T0.isoformat(),
+                  NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
+    yield world, env, tmp_path
+    world.stop()

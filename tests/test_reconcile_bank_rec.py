@@ -9,8 +9,8 @@ from datetime import date, timedelta
 import pytest
 from openpyxl import load_workbook
 
-from tests.conftest import MockWorld, run_cli
-from tests.reconcile_world import BCA, MANDIRI, T0, env_file, write_world
+from tests.conftest import run_cli
+from tests.reconcile_world import BCA, MANDIRI, T0, running_world
 from tests.stores import store_values
 
 pytestmark = pytest.mark.browser
@@ -18,13 +18,7 @@ pytestmark = pytest.mark.browser
 
 @pytest.fixture
 def reconcile(tmp_path, bot_env):
-    folder = write_world(tmp_path / "world")
-    world = MockWorld(seed=folder)
-    world.post("/__mock/clock", {"set": T0.isoformat()})
-    env = bot_env(world.url, BOTS_ENV_FILE=str(env_file(folder)), COLUMNS="250", BOTS_NOW=T0.isoformat(),
-                  NOTIFY_URLS=f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages")
-    yield world, env, tmp_path
-    world.stop()
+    yield from running_world(tmp_path, bot_env)
 
 
 def download(world, tmp_path, fmt: str, start: date, end: date, name: str | None = None):
