@@ -147,6 +147,29 @@ def list_outputs(store, kind: str | None = None, limit: int = 200) -> list[Outpu
         return [Output(**row._mapping) for row in conn.execute(query)]
 
 
+def newest_by_path(store, kinds: tuple[str, ...] = KINDS, under: str | None = None) -> dict[str, Output]:
+    """path → the newest kept version of each file of ``kinds`` (optionally under a folder), without bytes.
+    The console lists these beside the host's own files: a workbook written on another host is there too."""
+    columns = [c for c in outputs.c if c.name != "content"]
+    query = sa.select(*columns).where(outputs.c.kind.in_(kinds)).order_by(outputs.c.created_at, outputs.c.id)
+    if under:
+        query = query.where(outputs.c.path.startswith(under.rstrip("/") + "/", autoescape=True))
+    with store.read() as conn:
+        return {row.path: Output(**row._mapping) for row in conn.execute(query)}
+
+
+def fetch_path(store, path: str) -> tuple[Output, bytes] | None:
+    """The newest kept version of the file at ``path`` (relative to reports/), with its bytes; None if none."""
+    query = sa.select(outputs).where(outputs.c.path == path).order_by(outputs.c.created_at.desc(),
+                                                                       outputs.c.id.desc()).limit(1)
+    with store.read() as conn:
+        row = conn.execute(query).first()
+    if row is None:
+        return None
+    fields = {k: v for k, v in row._mapping.items() if k != "content"}
+    return Output(**fields), bytes(row.content)
+
+
 def fetch(store, name: str) -> tuple[Output, bytes] | None:
     """The newest kept version of the file called `name`, with its bytes; None if none."""
     query = sa.select(outputs).where(outputs.c.name == name).order_by(outputs.c.created_at.desc(),

@@ -273,3 +273,52 @@ def test_login_goes_back_only_to_a_page_of_the_console(console):
         answer = client.post("/masuk", query_string={"next": target},
                              data={"csrf_token": token, "username": "supervisor", "password": PASSWORD})
         assert answer.headers["Location"] == expected
+
+
+def test_files_another_host_kept_in_the_store_are_listed_and_served(console, tmp_path):
+    """A workbook, a batch and a capture written on host B (another reports folder, the same
+    store): the console on this host lists them and sends their bytes; a batch (NIK, KK) still
+    only to the roles that may see it."""
+    from io import BytesIO
+
+    from openpyxl import Workbook, load_workbook
+
+    from bots.outputs import keep
+
+    app, store, _ = console
+    elsewhere = tmp_path / "host-b" / "reports"
+    run_id = "20261120-010203-b0b0b0"
+    book = elsewhere / "rekonsiliasi" / "rekonsiliasi-2026-11-20.xlsx"
+    batch = elsewhere / "esim" / "batch-aktivasi-20261120-01.xlsx"
+    for path, text in ((book, "dari host B"), (batch, "batch host B")):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        made = Workbook()
+        made.active.title = "Ringkasan"
+        made.active["A1"] = text
+        made.save(path)
+    shot = elsewhere / "artifacts" / run_id / "01-otomax.png"
+    shot.parent.mkdir(parents=True)
+    shot.write_bytes(b"\x89PNG\r\n\x1a\n host B")
+    (shot.parent / "01-otomax.txt").write_text("otomax tidak menjawab")
+    for path in (book, batch, shot, shot.parent / "01-otomax.txt"):
+        keep(store, elsewhere, path, now=NOW, run_id=run_id)
+    assert not (app.extensions["konsol"].settings.reports_dir / "rekonsiliasi" / book.name).exists()
+
+    client = app.test_client()
+    login(client, "finance")
+    listing = client.get("/laporan").text
+    assert book.name in listing and batch.name not in listing       # personal data: not for finance
+    got = client.get(f"/laporan/unduh/rekonsiliasi/{book.name}")
+    assert got.status_code == 200
+    assert load_workbook(BytesIO(got.data))["Ringkasan"]["A1"].value == "dari host B"
+    assert client.get(f"/laporan/unduh/esim/{batch.name}").status_code == 403
+    assert client.get("/laporan/unduh/rekonsiliasi/rekonsiliasi-2026-11-19.xlsx").status_code == 404
+    captured = client.get(f"/riwayat-run/{run_id}/tangkapan/01-otomax.png")
+    assert captured.status_code == 200 and captured.data == shot.read_bytes()
+    assert client.get(f"/riwayat-run/{run_id}/tangkapan/..%2F01-otomax.png").status_code == 404
+
+    supervisor = app.test_client()
+    login(supervisor, "supervisor")
+    sent = supervisor.get(f"/laporan/unduh/esim/{batch.name}")
+    assert sent.status_code == 200
+    assert load_workbook(BytesIO(sent.data))["Ringkasan"]["A1"].value == "batch host B"

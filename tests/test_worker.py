@@ -16,7 +16,7 @@ from croniter import croniter
 from bots.clock import JAKARTA
 from bots.errors import ConfigError
 from bots.settings import Schedule, load_settings
-from bots.worker import conninfo, fires
+from bots.worker import conninfo, fires, kill_tree
 from bots.worker.cron import every_crons, fixed_offset, utc_crons
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -135,6 +135,33 @@ def test_conninfo_for_libpq():
     with pytest.raises(ConfigError) as caught:
         conninfo("sqlite:///var/bots.sqlite3")
     assert caught.value.key == "DATABASE_URL"
+
+
+_TREE = """
+import subprocess, sys, time
+# a child in a session (and process group) of its own, as Playwright starts Chromium
+child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(600)"], start_new_session=True)
+print(child.pid, flush=True)
+time.sleep(600)
+"""
+
+
+def test_a_lost_slot_kills_the_run_and_the_browser_it_started():
+    run = subprocess.Popen([sys.executable, "-c", _TREE], stdout=subprocess.PIPE, text=True)
+    browser = int(run.stdout.readline())
+    assert os.getpgid(browser) != os.getpgid(run.pid)  # a group kill of the run would miss it
+    kill_tree(run.pid)
+    assert run.wait(timeout=10) == -signal.SIGKILL
+    for _ in range(100):  # the orphan is reaped by init: gone, or a zombie, within moments
+        try:
+            state = Path(f"/proc/{browser}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except FileNotFoundError:
+            break
+        if state == "Z":
+            break
+        time.sleep(0.05)
+    else:
+        pytest.fail(f"the run's browser {browser} still runs after kill_tree")
 
 
 def test_worker_on_sqlite_exits_2(tmp_path):

@@ -116,7 +116,7 @@ def upload():
 def download(batch_id: str):
     g.personal_data = True  # the batch holds NIK and KK: GraPARI's and supervisors' only
     try:
-        return send(esim.batch_file(konsol().settings, batch_id))
+        return send(esim.batch_file(konsol().settings, batch_id, konsol().store))
     except NotFound:
         abort(404)
 

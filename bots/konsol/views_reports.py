@@ -27,8 +27,9 @@ def index():
     kinds = {k: label for k, (_, _, label) in reports.KINDS.items() if allowed or k != "esim-batch"}
     chosen = {k: request.args.get(k, "").strip() for k in ("jenis", "dari", "sampai")}
     kind = chosen["jenis"] if chosen["jenis"] in kinds else None
-    found = [r for r in reports.list_reports(konsol().settings, kind=kind, start=day_arg("dari"), end=day_arg("sampai"))
-             if allowed or not r.personal_data]
+    listed = reports.list_reports(konsol().settings, kind=kind, start=day_arg("dari"), end=day_arg("sampai"),
+                                  store=konsol().store)
+    found = [r for r in listed if allowed or not r.personal_data]
     return render_template("laporan.html", reports=found, kinds=kinds, chosen=chosen)
 
 
@@ -39,6 +40,6 @@ def download(folder: str, name: str):
     if folder == where and pattern.fullmatch(name) and not _personal_allowed():
         abort(403)
     try:
-        return send(reports.report_file(konsol().settings, f"{folder}/{name}"))
+        return send(reports.report_file(konsol().settings, f"{folder}/{name}", konsol().store))
     except NotFound:
         abort(404)

@@ -50,7 +50,7 @@ def detail(run_id: str):
 @requires("runs.view")
 def capture(run_id: str, name: str):
     try:
-        return send(runs.capture_file(konsol().settings, run_id, name))
+        return send(runs.capture_file(konsol().settings, run_id, name, konsol().store))
     except NotFound:
         abort(404)
 

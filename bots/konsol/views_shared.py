@@ -5,6 +5,7 @@ staff's words.
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import date
 
@@ -75,7 +76,8 @@ def uploaded(missing: str) -> tuple[bytes, str] | None:
 
 def send(file: ServedFile):
     """A file of the data layer, with its media type; captured portal HTML only as text to download."""
-    response = send_file(file.path, mimetype=file.media_type, as_attachment=file.as_attachment,
+    source = file.path if file.content is None else io.BytesIO(file.content)
+    response = send_file(source, mimetype=file.media_type, as_attachment=file.as_attachment,
                          download_name=file.name)
     response.headers["X-Content-Type-Options"] = "nosniff"
     return response

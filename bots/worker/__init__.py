@@ -47,6 +47,7 @@ STALLED_AFTER = 20.0          # a worker silent this long is taken for dead: its
 STALLED_CHECK_SECONDS = 5.0
 POLL_SECONDS = 1.0
 WATCH_SECONDS = 2.0           # how often a running fire checks its browser slot's session
+PROBE_SECONDS = 5.0           # a check unanswered this long: the session is taken for lost
 RESTART_AFTER_SECONDS = 2.0   # the database went away: wait this long, then start again
 #: The first key of the browser-slot advisory locks (the run locks use 7337, bots/lock.py).
 SLOT_NAMESPACE = 7338
@@ -174,18 +175,23 @@ class browser_slot:
 
     async def watch(self, process, what: str) -> None:
         """While the run goes: if the slot's session ends under it (the server restarted, this host
-        was cut off), the slot may be someone else's now — stop the run (its journal makes that
-        safe; its own run lock went with the server's sessions, so it would stop at its next act)."""
+        was cut off), the slot may be someone else's now — stop the run and its browser at once
+        (its journal makes a kill safe; its own run lock went with the server's sessions).
+
+        A probe that gets no answer within PROBE_SECONDS counts as a lost session: a host cut
+        off hears nothing, and must stop its browser before the server gives the slot away
+        (the server ends a silent session after its keepalives, ~11 s; we stop within ~7 s)."""
         import psycopg
 
         while True:
             await asyncio.sleep(WATCH_SECONDS)
             try:
-                await self.conn.execute("SELECT 1")
-            except psycopg.Error:
-                logger.warning("{}: its browser slot's session ended; the run is stopped (the next fire "
-                               "takes it up)", what)
-                process.terminate()
+                await asyncio.wait_for(self.conn.execute("SELECT 1"), timeout=PROBE_SECONDS)
+            except (psycopg.Error, asyncio.TimeoutError, OSError) as exc:
+                why = "no answer" if isinstance(exc, asyncio.TimeoutError) else "it ended"
+                logger.warning("{}: its browser slot's session is gone ({}); the run and its browser are stopped "
+                               "(the next fire takes it up)", what, why)
+                kill_tree(process.pid)
                 return
 
     async def __aexit__(self, *exc_info):
@@ -329,6 +335,23 @@ async def _one_life(settings: Settings, name: str, env_args: list[str], stop: as
             stopping.cancel()
         if worker.done() and not worker.cancelled() and worker.exception():
             raise worker.exception()  # type: ignore[misc]
+
+
+def kill_tree(pid: int) -> None:
+    """SIGKILL a run and everything it started. Playwright starts Chromium in a process group of
+    its own, so a group kill would leave the browser running: the tree is walked by parent."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        tree = root.children(recursive=True) + [root]
+    except psutil.NoSuchProcess:
+        return
+    for process in tree:  # never waited for here: the worker's own wait() reaps the run
+        try:
+            process.kill()
+        except psutil.NoSuchProcess:
+            pass
 
 
 def _die_with_parent() -> None:

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 
-__all__ = ["NotFound", "ServedFile", "resolve_inside", "rupiah", "safe_name", "served"]
+__all__ = ["NotFound", "ServedFile", "from_store", "local_or_stored", "resolve_inside", "rupiah", "safe_name",
+           "served"]
 
 #: One harmless path component: letters, digits, dot, dash, underscore; never ".." or a slash.
 _SAFE = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
@@ -79,8 +80,29 @@ class ServedFile:
     name: str
     media_type: str
     as_attachment: bool
+    content: bytes | None = None   # set: the file comes from the store (another host wrote it)
 
 
 def served(path: Path) -> ServedFile:
     media_type, attachment = _MEDIA.get(path.suffix.lower(), ("application/octet-stream", True))
     return ServedFile(path, path.name, media_type, attachment)
+
+
+def from_store(store, relative: str) -> ServedFile:
+    """A file kept in the store's shared outputs (bots/outputs.py) at ``relative``, to send;
+    NotFound when no host kept it. ``relative`` must already be one the caller would serve."""
+    from bots.outputs import fetch_path
+
+    found = None if store is None else fetch_path(store, relative)
+    if found is None:
+        raise NotFound(f"not kept in the store: {relative!r}")
+    file = served(Path(relative))
+    return ServedFile(file.path, file.name, file.media_type, file.as_attachment, found[1])
+
+
+def local_or_stored(root: Path, relative: str, store) -> ServedFile:
+    """The host's own copy under ``root`` (reports/), else the newest copy any host kept in the store."""
+    try:
+        return served(resolve_inside(root, *relative.split("/")))
+    except NotFound:
+        return from_store(store, relative)

@@ -42,7 +42,8 @@ from bots.esim.refunds import hold_key
 from bots.esim.reissue import reissue_batch as reissue_command
 from bots.esim.rules import NEEDS_CONFIRMATION, REASONS
 from bots.esim.tables import activation_batches, esim_orders
-from bots.konsol.services import NotFound, ServedFile, resolve_inside, safe_name, served
+from bots.konsol.services import NotFound, ServedFile, local_or_stored, safe_name
+from bots.outputs import newest_by_path
 from bots.settings import Settings
 from bots.store import Store
 
@@ -152,14 +153,17 @@ def list_batches(settings: Settings, store: Store) -> list[BatchRow]:
         batches = conn.execute(sa.select(activation_batches).order_by(activation_batches.c.batch_id.desc())).all()
         reported = {r.batch_id: (r.aktif or 0, r.gagal or 0) for r in conn.execute(counts)}
     folder = settings.reports_dir / "esim"
+    kept = newest_by_path(store, ("batch",), under="esim")
     return [BatchRow(b.batch_id, b.issued_at, b.order_count, b.file_name, b.state, b.imported_at,
-                     (folder / b.file_name).is_file(), *reported.get(b.batch_id, (0, 0))) for b in batches]
+                     (folder / b.file_name).is_file() or f"esim/{b.file_name}" in kept,
+                     *reported.get(b.batch_id, (0, 0))) for b in batches]
 
 
-def batch_file(settings: Settings, batch_id: str) -> ServedFile:
-    """The batch workbook to download (it holds NIK and KK: GraPARI's and supervisors' only)."""
+def batch_file(settings: Settings, batch_id: str, store: Store | None = None) -> ServedFile:
+    """The batch workbook to download (it holds NIK and KK: GraPARI's and supervisors' only):
+    this host's copy, else the one its host kept in the store."""
     try:
-        return served(resolve_inside(settings.reports_dir / "esim", batch_book.file_name(batch_id)))
+        return local_or_stored(settings.reports_dir, f"esim/{safe_name(batch_book.file_name(batch_id))}", store)
     except NotFound:
         raise NotFound(f"no batch file for {batch_id!r}") from None
 

@@ -5,6 +5,9 @@
         # NotFound for anything that is not one of these workbooks: "../var/bots.sqlite3",
         # "artifacts/…", an absolute path, a link out of the folder
 
+Files come from this host's reports folder and from the store's shared outputs (bots/outputs.py):
+a workbook another host wrote, or one whose host is gone, is listed and served all the same.
+
 The kinds are DESIGN §6's workbook names. An activation batch (`esim-batch`) holds NIK and KK:
 ``personal_data`` is set, so the view offers it to GraPARI and supervisors only.
 """
@@ -16,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from pathlib import Path
 
-from bots.konsol.services import NotFound, ServedFile, resolve_inside, served
+from bots.konsol.services import NotFound, ServedFile, local_or_stored, resolve_inside
 from bots.settings import Settings
 
 __all__ = ["KINDS", "Report", "list_reports", "report_file"]
@@ -54,8 +57,9 @@ def _kind_of(folder: str, name: str) -> tuple[str, date] | None:
 
 
 def list_reports(settings: Settings, *, kind: str | None = None, start: date | None = None,
-                 end: date | None = None) -> list[Report]:
-    """The workbooks of ``kind`` (all kinds: None) whose day is within ``start``..``end``, newest first."""
+                 end: date | None = None, store=None) -> list[Report]:
+    """The workbooks of ``kind`` (all kinds: None) whose day is within ``start``..``end``, newest first:
+    this host's, and (given the store) those any host kept in the shared outputs."""
     found = []
     for folder in sorted({where for where, _, _ in KINDS.values()}):
         base = settings.reports_dir / folder
@@ -75,12 +79,31 @@ def list_reports(settings: Settings, *, kind: str | None = None, start: date | N
             found.append(Report(known[0], KINDS[known[0]][2], known[1], f"{folder}/{path.name}", path.name,
                                 stat.st_size, datetime.fromtimestamp(stat.st_mtime, timezone.utc),
                                 known[0] == "esim-batch"))
+    found += _kept_elsewhere(store, {r.path for r in found}, kind, start, end)
     return sorted(found, key=lambda r: (r.day, r.modified_at, r.name), reverse=True)
 
 
-def report_file(settings: Settings, path: str) -> ServedFile:
-    """One listed workbook (``Report.path``), to send; NotFound for anything else."""
+def _kept_elsewhere(store, here: set[str], kind: str | None, start: date | None, end: date | None) -> list[Report]:
+    """The workbooks kept in the store that this host's folder does not have."""
+    if store is None:
+        return []
+    from bots.outputs import newest_by_path
+
+    found = []
+    for path, kept in newest_by_path(store, ("workbook", "batch")).items():
+        parts = path.split("/")
+        known = _kind_of(*parts) if len(parts) == 2 and path not in here else None
+        if known is None or (kind and known[0] != kind) or (start and known[1] < start) or (end and known[1] > end):
+            continue
+        found.append(Report(known[0], KINDS[known[0]][2], known[1], path, kept.name, kept.size, kept.created_at,
+                            known[0] == "esim-batch"))
+    return found
+
+
+def report_file(settings: Settings, path: str, store=None) -> ServedFile:
+    """One listed workbook (``Report.path``), to send: this host's copy, else the store's; NotFound
+    for anything else."""
     parts = str(path).split("/")
     if len(parts) != 2 or _kind_of(*parts) is None:
         raise NotFound(f"no such report: {path!r}")
-    return served(resolve_inside(Path(settings.reports_dir), *parts))
+    return local_or_stored(Path(settings.reports_dir), "/".join(parts), store)

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from bots.konsol.services import NotFound, ServedFile, resolve_inside, safe_name, served
+from bots.konsol.services import NotFound, ServedFile, local_or_stored, safe_name
 from bots.logs import Masker, today_log
 from bots.runner import BOTS
 from bots.settings import Settings
@@ -138,7 +138,7 @@ def run_detail(settings: Settings, store: Store, run_id: str) -> RunDetail:
         raise NotFound(f"no run {run_id!r}")
     run = _row(record)
     until = run.ended_at or datetime.now(JAKARTA)
-    return RunDetail(run, log_lines(settings, run_id, run.started_at, until), captures(settings, run_id))
+    return RunDetail(run, log_lines(settings, run_id, run.started_at, until), captures(settings, run_id, store))
 
 
 def log_lines(settings: Settings, run_id: str, start: datetime, end: datetime) -> list[LogLine]:
@@ -168,26 +168,44 @@ def log_lines(settings: Settings, run_id: str, start: datetime, end: datetime) -
     return found
 
 
-def captures(settings: Settings, run_id: str) -> list[CaptureGroup]:
-    """The failure captures a run kept under `reports/artifacts/<run id>/`, in the order taken."""
+def captures(settings: Settings, run_id: str, store=None) -> list[CaptureGroup]:
+    """The failure captures a run kept under `reports/artifacts/<run id>/`, in the order taken:
+    this host's folder, else (given the store) what the run's host kept in the shared outputs."""
     try:
         folder = settings.reports_dir / "artifacts" / safe_name(run_id)
     except NotFound:
         return []
-    if not folder.is_dir():
-        return []
+    if folder.is_dir():
+        names = [path.name for path in sorted(folder.iterdir()) if path.is_file()]
+        texts = {name: _read_text(folder / name) for name in names if name.endswith(".txt")}
+    else:
+        texts = _kept_captures(store, run_id)
+        names = sorted(texts)
     stems: dict[str, dict[str, str]] = {}
-    for path in sorted(folder.iterdir()):
+    for name in names:
         for ending, kind in _KINDS.items():
-            if path.is_file() and path.name.endswith(ending):
-                stems.setdefault(path.name[: -len(ending)], {})[kind] = path.name
+            if name.endswith(ending):
+                stems.setdefault(name[: -len(ending)], {})[kind] = name
                 break
     groups = []
     for stem, files in stems.items():
-        reason = _read_text(folder / files["reason"]) if "reason" in files else ""
+        reason = texts.get(files.get("reason", ""), "")
         groups.append(CaptureGroup(stem, stem.split("-", 1)[-1], reason, files.get("screenshot"), files.get("html"),
                                    files.get("trace")))
     return groups
+
+
+def _kept_captures(store, run_id: str) -> dict[str, str]:
+    """name → text of the run's captures kept in the store (only the small reason files are read; others: "")."""
+    if store is None:
+        return {}
+    from bots.outputs import fetch_path, newest_by_path
+
+    texts = {}
+    for path in newest_by_path(store, ("capture",), under=f"artifacts/{run_id}"):
+        found = fetch_path(store, path) if path.endswith(".txt") else None
+        texts[path.rsplit("/", 1)[-1]] = found[1].decode("utf-8", errors="replace").strip() if found else ""
+    return texts
 
 
 def _read_text(path: Path) -> str:
@@ -197,8 +215,8 @@ def _read_text(path: Path) -> str:
         return ""
 
 
-def capture_file(settings: Settings, run_id: str, name: str) -> ServedFile:
-    """One file of a run's capture, to send; NotFound for any name we did not write there
-    (a path, ``..``, a link out of the folder, another run's file)."""
-    return served(resolve_inside(settings.reports_dir / "artifacts", run_id, name))
+def capture_file(settings: Settings, run_id: str, name: str, store=None) -> ServedFile:
+    """One file of a run's capture, to send: this host's, else the store's; NotFound for any name
+    we did not write there (a path, ``..``, a link out of the folder, another run's file)."""
+    return local_or_stored(settings.reports_dir, f"artifacts/{safe_name(run_id)}/{safe_name(name)}", store)
 
