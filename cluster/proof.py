@@ -489,7 +489,7 @@ def _browsers(workers: set[int]) -> int:
             pid = parent.get(pid, 0)
         return False
 
-    count = 0
+    mains = set()
     for pid in filter(under_worker, parent):
         try:
             cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").split()  # Chromium rewrites its argv
@@ -497,9 +497,12 @@ def _browsers(workers: set[int]) -> int:
             continue
         wrapper = cmd and cmd[0].rsplit(b"/", 1)[-1] in (b"sh", b"bash")  # Debian's launcher script
         if b"--remote-debugging-pipe" in cmd and not wrapper and not any(a.startswith(b"--type=") for a in cmd):
-            count += 1
-            if os.environ.get("CLUSTER_DEBUG"):
-                print("browser", pid, b" ".join(cmd[:3]), flush=True)
+            mains.add(pid)
+    # a helper the browser has just forked still shows the browser's command line until it
+    # execs (a zygote, a renderer): a main process is one whose parent is not a browser
+    count = sum(parent.get(pid) not in mains for pid in mains)
+    if os.environ.get("CLUSTER_DEBUG"):
+        print("browsers", sorted(mains), "counted", count, flush=True)
     return count
 
 

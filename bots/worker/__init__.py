@@ -131,8 +131,15 @@ async def run_fire(address: str, slots: int, name: str, env_args: list[str], bot
         process = await asyncio.create_subprocess_exec(*run_command(bot, env_args), stdout=asyncio.subprocess.DEVNULL,
                                                        preexec_fn=_die_with_parent)
         watch = asyncio.create_task(slot.watch(process, f"worker {name}: {bot}"))
-        code = await process.wait()
-        watch.cancel()
+        try:
+            code = await process.wait()
+        finally:
+            watch.cancel()
+            if process.returncode is None:
+                # the job was cancelled under the run (the worker starts a new life when the database
+                # goes away): the slot goes with this block, so the run and its browser go too
+                logger.warning("worker {}: {} stopped with its job (the worker is starting again)", name, bot)
+                kill_tree(process.pid)
     if code == 0:
         logger.info("worker {}: {} finished", name, bot)
     elif code == 4:
