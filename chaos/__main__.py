@@ -4,6 +4,7 @@
     python -m chaos --scenarios 4         # per bot; the short form `make test` runs
     python -m chaos --bot check_pending_tx --seed 7 --scenarios 12    # replay a failing one
     python -m chaos --family hosts --scenarios 2                        # one family only
+    python -m chaos --family hosts --store postgresql --scenarios 10   # hosts sharing one PostgreSQL
 
 Families (chaos/families.py): classic (faults, kill -9), hosts (2–3 processes on one store
 with different VAR_DIRs), store_lost (the store deleted between scenarios), note_limit (a server
@@ -28,7 +29,7 @@ import time
 from datetime import datetime
 from pathlib import Path
 
-from chaos.campaigns import CAMPAIGNS, Campaign
+from chaos.campaigns import CAMPAIGNS, Campaign, PostgresStore
 from chaos.families import FAMILIES, RECONCILE_ONLY, pick_family, plan_for, uses_classic_faults
 from chaos.harness import (MAX_RERUNS, ROOT, ChaosWorld, Run, Tally, bot_env, chaos_config, fault_profile,
                            fresh_folder, run_at_once, run_bot)
@@ -45,7 +46,7 @@ def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path
     world = ChaosWorld(seed_dir, campaign.folder / "world.log")
     try:
         campaign.started(world)
-        env = bot_env(world, campaign.folder, config, logs)
+        env = bot_env(world, campaign.folder, config, logs, campaign.database_url)
         for number in range(scenarios):
             kind = family or pick_family(seed, bot, number)
             problems, note = scenario(campaign, kind, number, seed, env, tally)
@@ -53,7 +54,7 @@ def play(campaign: Campaign, scenarios: int, seed: int, config: Path, logs: Path
             tally.families[kind] += 1
             tally.family_violations[kind] += len(problems)
             replay = f"python -m chaos --bot {bot} --seed {seed} --scenarios {number + 1}" + (
-                f" --family {family}" if family else "")
+                f" --family {family}" if family else "") + (" --store postgresql" if campaign.postgres else "")
             for problem in problems:
                 tally.violations.append(f"{bot} scenario {number} [{kind}] (seed {seed}; replay: {replay}): {problem}")
                 say(f"VIOLATION {tally.violations[-1]}")
@@ -173,6 +174,18 @@ def write_readme(text: str) -> None:
     readme.write_text(head + start + "\n" + text + rest[rest.index(end):], encoding="utf-8")
 
 
+def start_postgres():
+    """A throwaway PostgreSQL cluster for `--store postgresql` (the tests' own, tests/postgres.py)."""
+    from tests.postgres import Cluster
+
+    cluster = Cluster()
+    why = cluster.unavailable()
+    if why:
+        raise SystemExit(f"--store postgresql: {why}")
+    cluster.start()
+    return cluster
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m chaos", description=__doc__.split("\n\n")[0])
     parser.add_argument("--scenarios", type=int, default=170, help="scenarios per bot (default 170)")
@@ -186,6 +199,9 @@ def main(argv=None) -> int:
     parser.add_argument("--no-bad-inputs", action="store_true", help="skip the bad-input corpus")
     parser.add_argument("--readme", action="store_true", help="write the table into README.md (Reliability)")
     parser.add_argument("--quiet", action="store_true", help="print only violations and the table")
+    parser.add_argument("--store", choices=("sqlite", "postgresql"), default="sqlite",
+                        help="the campaigns' store: a SQLite file each (default), or a database each on a throwaway "
+                             "PostgreSQL cluster (Debian's postgresql; set-up installs it as root)")
     args = parser.parse_args(argv)
     own = args.family in (*RECONCILE_ONLY, "bank_rec_all")
     bots = args.bot or (["reconcile_payments"] if own else sorted(CAMPAIGNS))
@@ -201,8 +217,12 @@ def main(argv=None) -> int:
             with lock:
                 print(text, flush=True)
 
+    postgres = start_postgres() if args.store == "postgresql" else None
+
     def one(bot: str) -> None:
         campaign = CAMPAIGNS[bot](fresh_folder(work / bot), random.Random(f"{seed}:{bot}"))
+        if postgres is not None:
+            campaign.postgres = PostgresStore(postgres, postgres.create_database(prefix=f"chaos_{bot[:8]}"))
         try:
             result = play(campaign, args.scenarios, seed, config, logs, say, args.family)
         except Exception as exc:  # a harness failure is a failed campaign, never a silent pass
@@ -215,12 +235,15 @@ def main(argv=None) -> int:
         thread.start()
     for thread in threads:
         thread.join()
+    if postgres is not None:
+        postgres.stop()
     tally.seconds = time.monotonic() - started
     bad = (0, 0) if args.no_bad_inputs else bad_inputs()
     rows = table_rows(tally, bad, seed)
     command = "make chaos" if args.scenarios == 170 and not args.bot and not args.family else \
         f"python -m chaos --scenarios {args.scenarios} --seed {seed}" + (
-            f" --family {args.family}" if args.family else "")
+            f" --family {args.family}" if args.family else "") + (
+            " --store postgresql" if args.store == "postgresql" else "")
     text = markdown(rows, command)
     print("\n" + text)
     for violation in tally.violations:

@@ -40,6 +40,44 @@ def _parse(moment) -> datetime:
 PARKED = ("refused", "in_doubt")  # journal states an item waits in for a person (not lost)
 
 
+def _store_errors() -> tuple[type[Exception], ...]:
+    import sqlalchemy.exc
+
+    return sqlite3.Error, sqlalchemy.exc.SQLAlchemyError
+
+
+#: What reading the store may raise on either backend (a store not there yet, a table not migrated)
+StoreError = _store_errors()
+
+
+class PostgresStore:
+    """A campaign's store on PostgreSQL (`python -m chaos --store postgresql`): one database of
+    a throwaway cluster (tests/postgres.py); lost by dropping it, as a lost server would be."""
+
+    def __init__(self, cluster, name: str):
+        self.cluster, self.name = cluster, name
+        self.url = cluster.url(name)
+
+    def exists(self) -> bool:
+        return bool(self.query("select 1 from pg_tables where tablename = 'actions'", ()))
+
+    def query(self, sql: str, args: tuple) -> list[tuple]:
+        import sqlalchemy as sa
+        from sqlalchemy.pool import NullPool
+
+        engine = sa.create_engine(self.url, poolclass=NullPool)
+        try:
+            with engine.connect() as conn:
+                return [tuple(row) for row in conn.exec_driver_sql(sql.replace("?", "%s"), tuple(args))]
+        finally:
+            engine.dispose()
+
+    def forget(self) -> int:
+        existed = self.exists()
+        self.cluster.recreate_database(self.name)
+        return int(existed)
+
+
 class Campaign:
     bot = ""
     fault_portals: tuple[str, ...] = ()
@@ -49,6 +87,7 @@ class Campaign:
 
     def __init__(self, folder: Path, rng: random.Random):
         self.folder, self.rng, self.made = folder, rng, 0
+        self.postgres: PostgresStore | None = None  # set: the campaign's store is on PostgreSQL
         self.world: ChaosWorld | None = None
         self.family = "classic"
         self.refusals_seen = False  # once a server refused acts, an item may wait for a person
@@ -62,17 +101,30 @@ class Campaign:
     def database(self) -> Path:
         return self.folder / "var" / "bots.sqlite3"
 
+    @property
+    def database_url(self) -> str:
+        """Every run's DATABASE_URL (named, so a run with another VAR_DIR — another host — shares it)."""
+        return self.postgres.url if self.postgres else f"sqlite:///{self.database}"
+
+    def has_store(self) -> bool:
+        return self.postgres.exists() if self.postgres else self.database.exists()
+
     def forget_store(self) -> int:
-        """Delete the store's SQLite file with its -wal and -shm (no run is going); 1 if there was one."""
+        """Lose the store (no run is going): the SQLite file with its -wal and -shm deleted, or the
+        PostgreSQL database dropped and made again empty; 1 if there was one."""
+        if self.postgres:
+            return self.postgres.forget()
         existed = self.database.exists()
         for suffix in ("", "-wal", "-shm", "-journal"):
             self.database.with_name(self.database.name + suffix).unlink(missing_ok=True)
         return int(existed)
 
     def query(self, sql: str, args: tuple = ()) -> list[tuple]:
-        """Rows from the store; [] when there is no store yet."""
-        if not self.database.exists():
+        """Rows from the store (`?` parameters on both backends); [] when there is no store yet."""
+        if not self.has_store():
             return []
+        if self.postgres:
+            return self.postgres.query(sql, args)
         with sqlite3.connect(f"file:{self.database}?mode=ro", uri=True) as db:
             return db.execute(sql, args).fetchall()
 
@@ -80,7 +132,7 @@ class Campaign:
         """Journal keys waiting for a person (refused by a portal, or in doubt) → their state."""
         try:
             rows = self.query("select key, state from actions where state in (?, ?)", PARKED)
-        except sqlite3.Error:
+        except StoreError:
             return {}
         return dict(rows)
 
@@ -308,12 +360,12 @@ class ReconcileCampaign(Campaign):
     def _check_store(self, state, approved: set[str]) -> list[str]:
         """Every transfer in the bank is one statement line in the store, each has one code, and a
         line that paid a credited ticket is never escalated (finance would credit it again)."""
-        if not self.database.exists():
+        if not self.has_store():
             return ["no store was written"]
         try:
             rows = self.query("select account_no, amount, direction, code from statement_lines")
             lines = self._lines()
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             return [f"the store cannot be read: {exc}"]
         stored = Counter((a, int(float(amount)), d) for a, amount, d, _ in rows)
         banked = Counter((m["account_no"], int(m["amount"]), m["direction"]) for m in state["mutations"])
@@ -345,7 +397,7 @@ class ReconcileCampaign(Campaign):
                 "select e.id, l.account_no, l.amount, l.description from escalations e "
                 "join statement_lines l on l.fingerprint = e.fingerprint where e.status = 'OPEN' "
                 "and e.code != 'PENDING_REVERSED' order by e.id")  # never booked: resolve refuses to credit it
-        except sqlite3.Error as exc:
+        except StoreError as exc:
             return [f"the store cannot be read: {exc}"]
         if not open_ones:
             tally.events["escalation resolves with none open"] += 1

@@ -131,8 +131,9 @@ def fresh_folder(path: Path) -> Path:
     return path
 
 
-def bot_env(world: WorldProcess, folder: Path, config: Path, logs: Path) -> dict:
-    """The environment of every run of one campaign: demo credentials, its own store and reports."""
+def bot_env(world: WorldProcess, folder: Path, config: Path, logs: Path, database_url: str | None = None) -> dict:
+    """The environment of every run of one campaign: demo credentials, its own store (SQLite in
+    its folder, or ``database_url``) and reports."""
     keep = {k: v for k, v in os.environ.items()
             if not k.startswith(("BOTS_", "DATABASE_URL", "VAR_DIR", "REPORTS_DIR", "LOGS_DIR", "BANK_", "OTOMAX_", "SUPPLIER_", "INDIANA_", "AGGREGATOR_",
                                  "DUKCAPIL_", "ISMARA_", "HELPDESK_", "NOTIFY_", "PORTALS_"))}
@@ -140,7 +141,7 @@ def bot_env(world: WorldProcess, folder: Path, config: Path, logs: Path) -> dict
     # still shares the campaign's store
     return {**keep, "BOTS_ENV_FILE": str(ROOT / "config" / "demo.env"), "BOTS_CONFIG_DIR": str(config),
             "PORTALS_BASE_URL": world.url, "VAR_DIR": str(folder / "var"),
-            "DATABASE_URL": f"sqlite:///{folder / 'var' / 'bots.sqlite3'}",
+            "DATABASE_URL": database_url or f"sqlite:///{folder / 'var' / 'bots.sqlite3'}",
             "REPORTS_DIR": str(folder / "reports"), "LOGS_DIR": str(logs), "BOTS_RETRY_ATTEMPTS": "3",
             "NOTIFY_URLS": f"json://finance:Hlp-demo-8253@{world.url[7:]}/helpdesk/api/messages",
             "COLUMNS": "160"}

@@ -145,12 +145,12 @@ def confirm_step(campaign, rng, env: dict, number: int, tally) -> list[str]:
 
 def waiting_for_confirmation(campaign) -> set[str]:
     """Orders the store shows waiting for a person to confirm their refund."""
-    import sqlite3
+    from chaos.campaigns import StoreError
 
     try:
-        rows = campaign.query("select order_id from esim_orders where refund_confirmed_at is null and final = 0 "
+        rows = campaign.query("select order_id from esim_orders where refund_confirmed_at is null and not final "
                               "and code in ('INVALID_NIK_FORMAT', 'INVALID_NIK_REGION', 'INVALID_NIK_BIRTHDATE', "
                               "'INVALID_KK_FORMAT', 'NIK_NOT_IN_DUKCAPIL', 'KK_MISMATCH', 'ISMARA_ARREARS')")
-    except sqlite3.Error:
+    except StoreError:
         return set()
     return {order for (order,) in rows}

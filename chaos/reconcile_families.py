@@ -224,7 +224,7 @@ def acted(campaign) -> dict[str, object]:
     found["tickets approved"] = sorted(t["ticket_id"] for t in state["tickets"] if t["status"] == "APPROVED")
     for table in _STORE_TABLES:
         try:
-            found[table] = campaign.query(f"select count(*) from {table}")[0][0] if campaign.database.exists() else 0
+            found[table] = campaign.query(f"select count(*) from {table}")[0][0] if campaign.has_store() else 0
         except Exception:  # a store not migrated yet
             found[table] = 0
     return found
@@ -267,7 +267,7 @@ def tie_out_problems(query) -> list[str]:
         if opening is None or closing is None or gap is not None:
             continue
         lines = query("select amount, direction from statement_lines where bank = ? and account_no = ? and day = ? "
-                      "and pending = 0 and reversed_at is null", (bank, account, day))
+                      "and not pending and reversed_at is null", (bank, account, day))
         total = sum((Decimal(a) if d == "CR" else -Decimal(a) for a, d in lines), Decimal(0))
         difference = Decimal(opening) + total - Decimal(closing)
         if difference:

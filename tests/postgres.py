@@ -109,6 +109,11 @@ class Cluster:
     def drop_database(self, name: str) -> None:
         self._admin_run(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
+    def recreate_database(self, name: str) -> None:
+        """``name`` dropped (whoever is connected) and made again, empty: a store lost."""
+        self.drop_database(name)
+        self._admin_run(f"CREATE DATABASE {name}")
+
     def stop(self) -> None:
         if self.folder is None:
             return

@@ -101,6 +101,29 @@ def test_store_lost_deletes_the_database_with_its_wal_and_shm(tmp_path):
     assert campaign.forget_store() == 0
 
 
+def test_a_campaign_on_postgresql_reads_its_store_and_loses_it_by_dropping_the_database(postgres, tmp_path):
+    """`python -m chaos --store postgresql`: the checks read the campaign's database with the same
+    `?` queries, and `store_lost` drops it (a fresh empty one takes its name)."""
+    import sqlalchemy as sa
+
+    from chaos.campaigns import PostgresStore
+
+    campaign = ReconcileCampaign(tmp_path, random.Random(1))
+    campaign.postgres = PostgresStore(postgres, postgres.create_database(prefix="chaos"))
+    assert campaign.database_url == campaign.postgres.url and not campaign.has_store()
+    assert campaign.query("select key from actions") == [] and campaign.forget_store() == 0
+    engine = sa.create_engine(campaign.database_url)
+    with engine.begin() as conn:
+        for statement in STORE.strip().splitlines():
+            conn.exec_driver_sql(statement)
+        conn.exec_driver_sql("insert into actions values ('approve:CH1', 'refused'), ('approve:CH2', 'done')")
+    engine.dispose()
+    assert campaign.has_store() and campaign.parked() == {"approve:CH1": "refused"}
+    assert campaign.query("select state from actions where key = ?", ("approve:CH2",)) == [("done",)]
+    assert campaign.forget_store() == 1
+    assert not campaign.has_store() and campaign.parked() == {}
+
+
 def test_reconcile_invariants_catch_a_credited_line_escalated_and_a_refusal_taken_for_nothing(tmp_path):
     campaign = ReconcileCampaign(tmp_path, random.Random(1))
     account = {"bca": "5270418836", "mandiri": "1560007734218", "bri": "034201000871562", "bni": "0823417769"}
