@@ -23,7 +23,7 @@ lint: setup
 
 # lint first; then two workers (the machine has two cores); a test file stays on one worker
 test: lint
-	$(PY) -m pytest -n 2 --dist loadfile
+	$(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 # every test on PostgreSQL (a throwaway cluster per worker, tests/postgres.py): the store tests, and
 # every bot run's DATABASE_URL; `make test` runs the store tests and three e2e races on both
