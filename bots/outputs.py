@@ -160,20 +160,16 @@ def newest_by_path(store, kinds: tuple[str, ...] = KINDS, under: str | None = No
 
 def fetch_path(store, path: str) -> tuple[Output, bytes] | None:
     """The newest kept version of the file at ``path`` (relative to reports/), with its bytes; None if none."""
-    query = sa.select(outputs).where(outputs.c.path == path).order_by(outputs.c.created_at.desc(),
-                                                                       outputs.c.id.desc()).limit(1)
-    with store.read() as conn:
-        row = conn.execute(query).first()
-    if row is None:
-        return None
-    fields = {k: v for k, v in row._mapping.items() if k != "content"}
-    return Output(**fields), bytes(row.content)
+    return _newest(store, outputs.c.path == path)
 
 
 def fetch(store, name: str) -> tuple[Output, bytes] | None:
     """The newest kept version of the file called `name`, with its bytes; None if none."""
-    query = sa.select(outputs).where(outputs.c.name == name).order_by(outputs.c.created_at.desc(),
-                                                                       outputs.c.id.desc()).limit(1)
+    return _newest(store, outputs.c.name == name)
+
+
+def _newest(store, where) -> tuple[Output, bytes] | None:
+    query = sa.select(outputs).where(where).order_by(outputs.c.created_at.desc(), outputs.c.id.desc()).limit(1)
     with store.read() as conn:
         row = conn.execute(query).first()
     if row is None:
