@@ -266,6 +266,11 @@ class AdvisoryLock:
 
     def holder(self, conn=None) -> str | None:
         """Who holds the lock, as its session named itself (pid and host), or None."""
+        parts = self.holder_parts(conn)
+        return None if parts is None else f"pid {parts[0] or '?'} on {parts[1]}, since {parts[2]}"
+
+    def holder_parts(self, conn=None) -> tuple[int | None, str, str] | None:
+        """(pid, host, since) of the lock's holder, as its session named itself, or None."""
         conn = conn or self._conn
         row = conn.exec_driver_sql(
             "SELECT a.application_name, a.backend_start FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
@@ -274,7 +279,7 @@ class AdvisoryLock:
         if row is None or not str(row[0]).startswith("bots:"):
             return None
         _, _bot, host, pid = (str(row[0]).split(":") + ["?", "?", "?"])[:4]
-        return f"pid {pid} on {host}, since {row[1]:%Y-%m-%d %H:%M:%S}"
+        return (int(pid) if pid.isdigit() else None), host, f"{row[1]:%Y-%m-%d %H:%M:%S}"
 
     def fence(self) -> None:
         """Raise LockLost unless this session is alive and still holds the lock."""
@@ -366,10 +371,14 @@ def _advisory_holder(url: str, bot: str) -> dict | None:
                 f"AND classid = {_ADVISORY_NAMESPACE} AND objid = {probe.key} AND granted").scalar()
             if not granted:
                 return None
-            detail = probe.holder(conn) or "holder not recorded"
+            parts = probe.holder_parts(conn)
     except sa.exc.OperationalError as error:
         raise StoreUnavailable(f"the store is unreachable to read the run lock: {error.orig}") from error
     finally:
         engine.dispose()
-    return {"pid": None, "since": None, "host": None, "argv": [], "detail": detail}
+    if parts is None:
+        return {"pid": None, "since": None, "host": None, "argv": [], "detail": "holder not recorded"}
+    # the holder's own session names its pid and host: a console refusing a run names them, as on SQLite
+    pid, host, since = parts
+    return {"pid": pid, "since": since, "host": host, "argv": [], "detail": f"pid {pid or '?'} on {host}, since {since}"}
 

@@ -83,6 +83,19 @@ def postgres_store(postgres) -> str:
     return name
 
 
+@pytest.fixture(scope="module")
+def module_store_env(request) -> dict[str, str]:
+    """For a module's fixture that keeps one store for all its tests: in `make test-pg`, a
+    PostgreSQL database of the module's own as DATABASE_URL (the test's store is emptied before
+    each test); in `make test`, nothing (SQLite under the fixture's VAR_DIR)."""
+    if TEST_DATABASE != "postgresql":
+        return {}
+    cluster = request.getfixturevalue("postgres")
+    name = cluster.create_database(prefix="module")
+    request.addfinalizer(lambda: cluster.drop_database(name))
+    return {"DATABASE_URL": cluster.url(name)}
+
+
 @pytest.fixture(autouse=TEST_DATABASE == "postgresql")
 def _bot_runs_on_postgresql(request):
     """`make test-pg`: every test starts with the worker's PostgreSQL store emptied, the one its

@@ -34,6 +34,12 @@ def store_url_of(where) -> str:
     return where.database_url
 
 
+def bot_runs_env() -> dict[str, str]:
+    """For settings or a run's environment made by hand (not `bot_env`): in `make test-pg`, the
+    test's PostgreSQL store as DATABASE_URL; in `make test`, nothing (SQLite under its VAR_DIR)."""
+    return {"DATABASE_URL": BOT_RUNS_STORE[0]} if BOT_RUNS_STORE else {}
+
+
 def store_values(where, sql: str, params: Sequence = ()) -> list[tuple]:
     """`store_query`'s rows as tuples of the values SQLite keeps, whatever the backend: a day as
     ``2026-11-21``, an instant as UTC ISO text to the microsecond, a flag as 0 or 1."""

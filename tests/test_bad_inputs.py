@@ -24,7 +24,6 @@ import os
 import functools
 import random
 import shutil
-import sqlite3
 import string
 import tomllib
 from datetime import datetime
@@ -33,10 +32,13 @@ from types import SimpleNamespace
 
 import pytest
 from openpyxl import load_workbook
+from sqlalchemy.engine import make_url
 
 from bots.errors import EXIT_BAD_INPUT, InputFileError
 from bots.parsers import parse_statement
+from bots.settings import sqlite_file
 from tests.conftest import DEMO_ENV, ROOT, WORLD, MockWorld, run_cli
+from tests.stores import store_query, store_values
 
 BAD = ROOT / "fixtures" / "bad"
 GOOD_STATEMENT = ROOT / "fixtures" / "statements" / "bca-individual.csv"
@@ -218,9 +220,8 @@ def test_refused_statements_in_one_run_act_on_nothing_and_bisnis_as_downloaded_i
         [line] = [e for e in errors if e.startswith(f"error: {case}:")]
         assert_names(line, case)
     assert len(errors) == len(STATEMENT_RUNS), done.stderr
-    with sqlite3.connect(tmp_path / "var" / "bots.sqlite3") as db:
-        sources = {s for (s,) in db.execute("SELECT DISTINCT source FROM statement_lines")}
-        formats = db.execute("SELECT DISTINCT account_no, export_format FROM statement_files").fetchall()
+    sources = {s for (s,) in store_values(tmp_path, "SELECT DISTINCT source FROM statement_lines")}
+    formats = store_values(tmp_path, "SELECT DISTINCT account_no, export_format FROM statement_files")
     assert sources == {str(p) for p in ACCEPTED_RUNS}  # nothing from a refused file
     assert formats == [(BCA, "bca-bisnis")]            # the account from KlikBCA Bisnis's file name
     assert credited == ["TK1"]  # the Bisnis file's exact match, and nothing else
@@ -284,8 +285,9 @@ FILLED = {"S7": "AKTIF", "T7": "081234567001", "U7": datetime(2026, 11, 23, 10, 
 
 
 @pytest.fixture(scope="module")
-def issued_batch(tmp_path_factory, suite_logs):
-    """A store with one issued batch of two orders, and its workbook (made without a browser)."""
+def issued_batch(tmp_path_factory, suite_logs, module_store_env):
+    """A store with one issued batch of two orders, and its workbook (made without a browser):
+    under VAR_DIR, or (`make test-pg`) a PostgreSQL database of the module's own."""
     from bots.esim import batch
     from bots.esim.registry import Registry
     from bots.esim.rules import Decision
@@ -297,7 +299,7 @@ def issued_batch(tmp_path_factory, suite_logs):
 
     tmp_path = tmp_path_factory.mktemp("bad-batches")
     env = {"BOTS_ENV_FILE": str(DEMO_ENV), "VAR_DIR": str(tmp_path / "var"),
-           "REPORTS_DIR": str(tmp_path / "reports"), "LOGS_DIR": str(suite_logs), "BOTS_NOW": T0.isoformat()}
+           "REPORTS_DIR": str(tmp_path / "reports"), "LOGS_DIR": str(suite_logs), "BOTS_NOW": T0.isoformat(), **module_store_env}
     settings = load_settings(environ=env, root=ROOT)
     rows = [r for r in load_table(WORLD / "esim_orders.csv", "esim_orders", T0) if r["order_id"] in BATCH_ORDERS]
     store = Store(settings.database_url)
@@ -312,7 +314,7 @@ def issued_batch(tmp_path_factory, suite_logs):
     store.dispose()
     workbook = tmp_path / batch.file_name(batch_id)
     book.save(workbook)
-    return SimpleNamespace(env=env, workbook=workbook, database=settings.var_dir / "bots.sqlite3",
+    return SimpleNamespace(env=env, workbook=workbook, database=settings.database_url,
                            reports=settings.reports_dir, tmp_path=tmp_path)
 
 
@@ -332,10 +334,11 @@ def filled_workbook(issued, case: Path | None, target: Path) -> Path:
     return target
 
 
-def store_rows(database: Path) -> dict[str, list]:
-    with sqlite3.connect(database) as db:
-        tables = [t for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
-        return {t: db.execute(f'SELECT * FROM "{t}" ORDER BY 1').fetchall() for t in tables}
+def store_rows(database: str) -> dict[str, list]:
+    tables = "SELECT name FROM sqlite_master WHERE type = 'table'"
+    if not sqlite_file(database):
+        tables = "SELECT tablename FROM pg_tables WHERE schemaname = 'public'"
+    return {t: store_values(database, f'SELECT * FROM "{t}" ORDER BY 1') for (t,) in store_query(database, tables)}
 
 
 @pytest.mark.parametrize("case, process", cases(BATCHES))
@@ -363,13 +366,18 @@ def fixture_niks() -> list[str]:
     return [cell for line in text.splitlines()[1:] for cell in line.split(",")[4:6] if cell]
 
 
-def test_zz_the_same_workbook_unbroken_imports(issued_batch, tmp_path):
+def test_zz_the_same_workbook_unbroken_imports(issued_batch, tmp_path, request):
     """The control: the fill every case starts from is itself good (on a copy of the store)."""
     var = tmp_path / "var"
-    shutil.copytree(issued_batch.database.parent, var)
+    env = {**os.environ, **issued_batch.env, "VAR_DIR": str(var), "REPORTS_DIR": str(tmp_path / "reports")}
+    if sqlite_file(issued_batch.database):
+        shutil.copytree(sqlite_file(issued_batch.database).parent, var)
+    else:  # PostgreSQL: the copy is a database made from the module's
+        cluster = request.getfixturevalue("postgres")
+        env["DATABASE_URL"] = cluster.url(cluster.create_database(template=make_url(issued_batch.database).database))
     workbook = filled_workbook(issued_batch, None, tmp_path / issued_batch.workbook.name)
-    done = run_cli("esim", "import", str(workbook), env={**os.environ, **issued_batch.env, "VAR_DIR": str(var),
-                                                          "REPORTS_DIR": str(tmp_path / "reports")}, timeout=60)
+    done = run_cli("esim", "import", str(workbook), env=env, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
-    with sqlite3.connect(var / "bots.sqlite3") as db:
-        assert db.execute("SELECT count(*) FROM esim_orders WHERE activation_status IS NOT NULL").fetchone() == (2,)
+    counted = store_values(env.get("DATABASE_URL") or tmp_path,
+                           "SELECT count(*) FROM esim_orders WHERE activation_status IS NOT NULL")
+    assert counted == [(2,)]

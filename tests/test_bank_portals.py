@@ -16,6 +16,7 @@ from bots.portals.session import PortalBrowser
 from bots.settings import load_settings
 from mock_portals.exports import write_statement
 from tests.conftest import DEMO_ENV, WORLD, Browserless, MockWorld
+from tests.stores import bot_runs_env
 
 NOW = datetime.fromisoformat("2026-11-23T10:00:00+07:00")  # the world's clock in these tests
 BCA, BCA2, MANDIRI, BRI, BNI = "5270418836", "0998877665", "1560007734218", "034201000871562", "0823417769"
@@ -246,7 +247,7 @@ def test_long_mandiri_remarks_are_split_at_a_word():
 def settings(bank_world, tmp_path):
     return load_settings(env_file=DEMO_ENV, environ={}, overrides={
         "PORTALS_BASE_URL": bank_world.url, "REPORTS_DIR": str(tmp_path / "reports"),
-        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs")})
+        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs"), **bot_runs_env()})
 
 
 @pytest.mark.browser

@@ -11,6 +11,7 @@ from bots.portals.otomax import OtomaxAdmin
 from bots.portals.session import PortalBrowser
 from bots.settings import load_settings
 from tests.conftest import DEMO_ENV
+from tests.stores import bot_runs_env
 
 
 def test_configured_path_wins(tmp_path):
@@ -54,7 +55,7 @@ def test_no_browser_at_all_says_how_to_get_one():
 def settings(shared_world, tmp_path):
     return load_settings(env_file=DEMO_ENV, environ={}, overrides={
         "PORTALS_BASE_URL": shared_world.url, "REPORTS_DIR": str(tmp_path / "reports"),
-        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs")})
+        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs"), **bot_runs_env()})
 
 
 @pytest.mark.browser

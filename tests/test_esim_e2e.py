@@ -39,7 +39,7 @@ def esim(tmp_path, bot_env):
 
 
 @pytest.fixture(scope="module")
-def issued(tmp_path_factory, suite_logs):
+def issued(tmp_path_factory, suite_logs, module_store_env):
     """One world and one run for the import tests (a refused import changes nothing)."""
     import os
 
@@ -48,7 +48,7 @@ def issued(tmp_path_factory, suite_logs):
     world = start_world(tmp_path)
     env = {**os.environ, "BOTS_ENV_FILE": str(DEMO_ENV), "PORTALS_BASE_URL": world.url,
            "VAR_DIR": str(tmp_path / "var"), "REPORTS_DIR": str(tmp_path / "reports"), "LOGS_DIR": str(suite_logs),
-           "COLUMNS": "200"}
+           "COLUMNS": "200", **module_store_env}
     for key in [k for k in env if k.startswith(("BANK_", "OTOMAX_", "SUPPLIER_", "HELPDESK_", "NOTIFY_"))]:
         del env[key]
     done = run_cli("run", "esim_activation_queue", env=env)

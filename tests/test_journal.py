@@ -12,6 +12,7 @@ import pytest
 
 from bots.errors import ActionRefused, LockLost, PortalUnavailable, SessionExpired
 from bots.journal import Effect, Journal, Unreadable
+from bots.settings import sqlite_file
 from bots.store import Owner, Store
 from bots.store.models import actions as actions_table
 
@@ -68,10 +69,16 @@ def test_acts_once_then_finds_it_done(store):
     assert steps == [(None, "intent"), ("intent", "in_flight"), ("in_flight", "done")]
 
 
-def test_a_new_store_finds_the_act_at_the_portal_and_does_not_repeat_it(tmp_path, store):
+def test_a_new_store_finds_the_act_at_the_portal_and_does_not_repeat_it(tmp_path, store, request):
     portal = Portal()
     journal(store).once(portal.effect())
-    fresh = Store(f"sqlite:///{tmp_path / 'restored.sqlite3'}")  # the store was lost
+    fresh_url = f"sqlite:///{tmp_path / 'restored.sqlite3'}"  # the store was lost: a new one, on the same backend
+    if not sqlite_file(store.url):
+        cluster = request.getfixturevalue("postgres")
+        name = cluster.create_database(prefix="restored")
+        request.addfinalizer(lambda: cluster.drop_database(name))
+        fresh_url = cluster.url(name)
+    fresh = Store(fresh_url)
     fresh.migrate()
     rebuilt = journal(fresh, "run-9")
     settled = rebuilt.once(portal.effect())

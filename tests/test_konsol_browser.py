@@ -48,7 +48,7 @@ class ShiftedClock:
 
 
 @pytest.fixture(scope="module")
-def konsol(tmp_path_factory, suite_logs):
+def konsol(tmp_path_factory, suite_logs, module_store_env):
     folder = tmp_path_factory.mktemp("konsol")
     seed = write_world(folder / "world")
     world = MockWorld(seed=seed)
@@ -59,7 +59,7 @@ def konsol(tmp_path_factory, suite_logs):
     settings = load_settings(env_file=credentials, environ={}, overrides={
         "PORTALS_BASE_URL": world.url, "VAR_DIR": str(folder / "var"), "REPORTS_DIR": str(folder / "reports"),
         "LOGS_DIR": str(suite_logs), "BOTS_NOW": T0.isoformat(), "BOTS_RETRY_ATTEMPTS": "2",
-        "CONSOLE_SECRET_KEY": "k" * 48})
+        "CONSOLE_SECRET_KEY": "k" * 48, **module_store_env})
     from bots.runner import run_bot
 
     run_bot("reconcile_payments", settings)

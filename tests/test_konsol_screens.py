@@ -56,14 +56,14 @@ class Shots:
 
 
 @pytest.fixture(scope="module")
-def konsol(tmp_path_factory, suite_logs):
+def konsol(tmp_path_factory, suite_logs, module_store_env):
     folder = tmp_path_factory.mktemp("konsol-screens")
     world = MockWorld(seed=write_world(folder / "world"))
     world.post("/__mock/clock", {"set": T0.isoformat()})
     settings = load_settings(env_file=env_file(folder), environ={}, overrides={
         "PORTALS_BASE_URL": world.url, "VAR_DIR": str(folder / "var"), "REPORTS_DIR": str(folder / "reports"),
         "LOGS_DIR": str(suite_logs), "BOTS_NOW": T0.isoformat(), "BOTS_RETRY_ATTEMPTS": "1",
-        "CONSOLE_SECRET_KEY": "k" * 48})
+        "CONSOLE_SECRET_KEY": "k" * 48, **module_store_env})
     app = create_app(settings)
     store = app.extensions["konsol"].store
     for role in ROLES:
@@ -201,7 +201,7 @@ def test_the_history_lists_a_cli_run_with_its_log_lines_and_its_failure_capture(
     done = run_cli("run", "portal_check", env={
         **os.environ, "BOTS_ENV_FILE": str(only_helpdesk), "PORTALS_BASE_URL": world.url,
         "VAR_DIR": str(settings.var_dir), "REPORTS_DIR": str(settings.reports_dir),
-        "LOGS_DIR": str(settings.logs_dir), "BOTS_RETRY_ATTEMPTS": "1"})
+        "LOGS_DIR": str(settings.logs_dir), "BOTS_RETRY_ATTEMPTS": "1", "DATABASE_URL": settings.database_url})
     world.post("/__mock/faults", {})
     assert done.returncode == 3, done.stdout + done.stderr
     run_id = next(line.split()[3] for line in done.stderr.splitlines() if "run started" in line)

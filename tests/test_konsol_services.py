@@ -17,6 +17,7 @@ from bots.lock import run_lock
 from bots.settings import load_settings
 from bots.store import Store
 from tests.conftest import DEMO_ENV, ROOT, MockWorld, run_cli
+from tests.stores import bot_runs_env
 from tests.parsers.support import FIXTURES
 from tests.reconcile_world import BCA, EXPECTED_CODES, T0, env_file, write_world
 
@@ -25,7 +26,7 @@ JAKARTA = T0.tzinfo
 
 def make_settings(tmp_path: Path, logs: Path, **env):
     environ = {"VAR_DIR": str(tmp_path / "var"), "REPORTS_DIR": str(tmp_path / "reports"), "LOGS_DIR": str(logs),
-               "BOTS_RETRY_ATTEMPTS": "2", **env}
+               "BOTS_RETRY_ATTEMPTS": "2", **bot_runs_env(), **env}
     return load_settings(environ=environ, root=ROOT)
 
 
@@ -71,6 +72,7 @@ def test_runs_filtered_by_bot_outcome_and_day_with_their_log_lines_and_captures(
     (artifacts / "01-bank-bca.png").write_bytes(b"\x89PNG")
     (artifacts / "01-bank-bca.html").write_text("<html>maintenance</html>")
     (artifacts / "01-bank-bca.txt").write_text("portal bank_bca: maintenance\n")
+    settings.var_dir.mkdir(parents=True, exist_ok=True)  # the SQLite store made it; PostgreSQL's does not
     (settings.var_dir / "secret.txt").write_text("not yours")
 
     detail = runs.run_detail(settings, store, "r2")
@@ -110,14 +112,14 @@ def test_a_launch_is_refused_while_the_lock_is_held_naming_the_holder(offline):
 
 
 @pytest.fixture(scope="module")
-def reconcile(tmp_path_factory, suite_logs):
+def reconcile(tmp_path_factory, suite_logs, module_store_env):
     """One world for the reconciliation's screens: the tests that change nothing come first."""
     tmp_path = tmp_path_factory.mktemp("konsol-reconcile")
     folder = write_world(tmp_path / "world")
     world = MockWorld(seed=folder)
     world.post("/__mock/clock", {"set": T0.isoformat()})
     settings = make_settings(tmp_path, suite_logs, BOTS_ENV_FILE=str(env_file(folder)), PORTALS_BASE_URL=world.url,
-                             BOTS_NOW=T0.isoformat())
+                             BOTS_NOW=T0.isoformat(), **module_store_env)
     store = Store(settings.database_url)
     store.migrate()
     yield world, settings, store, launch.Launcher(settings, cwd=ROOT)
@@ -362,7 +364,10 @@ def test_reports_listed_by_day_and_kind_and_nothing_else_served(offline):
     (folder / "rekonsiliasi" / "catatan.txt").write_text("not a workbook")
     (folder / "artifacts" / "r1").mkdir(parents=True)
     (folder / "artifacts" / "r1" / "01-otomax.png").write_bytes(b"\x89PNG")
-    (folder / "rekonsiliasi" / "rekonsiliasi-2026-11-24.xlsx").symlink_to(settings.database_url.split("///")[1])
+    outside = settings.var_dir / "bots.sqlite3"  # a link out of the reports folder (the SQLite store's place)
+    outside.parent.mkdir(parents=True, exist_ok=True)
+    outside.touch()
+    (folder / "rekonsiliasi" / "rekonsiliasi-2026-11-24.xlsx").symlink_to(outside)
 
     listed = reports.list_reports(settings)
     assert [r.day for r in listed] == [date(2026, 11, 23)] * 3 + [date(2026, 11, 22), date(2026, 11, 21)]

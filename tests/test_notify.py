@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from bots.journal import Journal
 from bots.notify import NotifyOnce
-from bots.store import Store
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
 
@@ -23,9 +24,8 @@ class Inbox:
         return True
 
 
-def test_markup_and_control_characters_from_outside_are_text_and_the_marker_is_kept(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'bots.sqlite3'}")
-    store.migrate()
+@pytest.mark.store_backends("sqlite")  # the store is not what this is about (PostgreSQL: make test-pg)
+def test_markup_and_control_characters_from_outside_are_text_and_the_marker_is_kept(store):
     store.start_run("esim_activation_queue", "run-1", T0)
     inbox = Inbox()
     titles: list[str] = []
@@ -38,4 +38,3 @@ def test_markup_and_control_characters_from_outside_are_text_and_the_marker_is_k
     assert body == 'Pelanggan &lt;script&gt;alert(1)&lt;/script&gt; &amp; "Ani"\\x07 menunggu'
     titles.append(title)  # the inbox has it now: found by its marker, never sent again
     assert notify("notify:x", "[PERANGKAT-PSB-1]", "[PERANGKAT-PSB-1] <b>Budi</b>", "lagi") and len(inbox.sent) == 1
-    store.dispose()

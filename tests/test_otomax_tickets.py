@@ -15,6 +15,7 @@ from bots.portals.otomax import OtomaxAdmin
 from bots.portals.session import PortalBrowser
 from bots.settings import load_settings
 from tests.conftest import DEMO_ENV, WORLD, Browserless, MockWorld
+from tests.stores import bot_runs_env
 
 AGENTS = """agent_id,name,phone,balance
 AG01,Konter Satu,0811000001,100000
@@ -244,7 +245,7 @@ def test_manual_add_adds_every_time_and_is_logged(fresh_world):
 def settings_for(world: MockWorld, tmp_path: Path):
     return load_settings(env_file=DEMO_ENV, environ={}, overrides={
         "PORTALS_BASE_URL": world.url, "REPORTS_DIR": str(tmp_path / "reports"),
-        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs")})
+        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs"), **bot_runs_env()})
 
 
 @pytest.fixture

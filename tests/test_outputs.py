@@ -7,6 +7,7 @@ import time
 from datetime import date, datetime, timezone
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook, load_workbook
 
 from bots.outputs import day_of, fetch, keep, keep_run, kind_of, list_outputs
@@ -14,6 +15,7 @@ from bots.runner import run_scope
 from bots.settings import load_settings
 from bots.store import Store
 from tests.conftest import run_cli
+from tests.stores import store_url_of
 
 NOW = datetime(2026, 11, 23, 2, 0, tzinfo=timezone.utc)
 
@@ -64,9 +66,9 @@ def test_keep_once_per_content_and_serve_the_newest(store_url, tmp_path):
         store.dispose()
 
 
-def test_keep_run_keeps_what_the_run_wrote_and_only_that(tmp_path):
-    url = f"sqlite:///{tmp_path / 'var' / 'bots.sqlite3'}"
-    store = _store(url)
+@pytest.mark.store_backends("sqlite")  # the store is not what this is about (PostgreSQL: make test-pg)
+def test_keep_run_keeps_what_the_run_wrote_and_only_that(store_url, tmp_path):
+    store = _store(store_url)
     reports = tmp_path / "reports"
     old = _workbook(reports / "komplain" / "komplain-2026-11-22.xlsx", "yesterday")
     os.utime(old, (time.time() - 3600, time.time() - 3600))
@@ -85,10 +87,10 @@ def test_keep_run_keeps_what_the_run_wrote_and_only_that(tmp_path):
         store.dispose()
 
 
-def test_a_store_that_fails_to_keep_does_not_fail_the_run(tmp_path):
+@pytest.mark.store_backends("sqlite")  # a new store of its own: it is broken on purpose
+def test_a_store_that_fails_to_keep_does_not_fail_the_run(new_store_url, tmp_path):
     """Keeping is a copy: a broken store is logged, the file stays on disk, nothing raises."""
-    url = f"sqlite:///{tmp_path / 'var' / 'bots.sqlite3'}"
-    store = _store(url)
+    store = _store(new_store_url)
     with store.write() as conn:
         conn.exec_driver_sql("DROP TABLE outputs")
     reports = tmp_path / "reports"
@@ -104,7 +106,7 @@ def test_every_run_keeps_its_files_and_another_host_serves_them(tmp_path):
     """A run (the runner's own scope) writes a workbook on host A; host B, another folder and
     the same store, lists and fetches it through the CLI."""
     host_a, host_b = tmp_path / "a", tmp_path / "b"
-    database = f"sqlite:///{tmp_path / 'shared' / 'bots.sqlite3'}"
+    database = store_url_of(tmp_path)  # SQLite under tmp_path/var, or (make test-pg) PostgreSQL
     environ = {"DATABASE_URL": database, "REPORTS_DIR": str(host_a / "reports"), "VAR_DIR": str(host_a / "var"),
                "LOGS_DIR": str(host_a / "logs")}
     settings = load_settings(environ=environ, root=tmp_path)

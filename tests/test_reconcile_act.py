@@ -14,7 +14,9 @@ from bots.parsers import Statement, StatementLine
 from bots.reconcile.act import Executor, approval_key
 from bots.reconcile.ledger import Ledger
 from bots.reconcile.matching import APPROVAL_REFUSED, AUTO_CREDITED, TICKET_ALREADY_PROCESSED, decide
-from bots.store import Store
+
+# the `store` fixture's: SQLite in make test, PostgreSQL in make test-pg (the store is not what this is about)
+pytestmark = pytest.mark.store_backends("sqlite")
 
 JKT = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 23, 10, 0, tzinfo=JKT)
@@ -78,9 +80,7 @@ class Inbox:
 
 
 @pytest.fixture
-def setup(tmp_path):
-    store = Store(f"sqlite:///{tmp_path / 'bots.sqlite3'}")
-    store.migrate()
+def setup(store):
     store.start_run("reconcile_payments", "run-1", NOW)
     ledger = Ledger(store)
     line = StatementLine("bca", "5270418836", NOW.date(), None, "TRSF E-BANKING CR BUDI", Decimal("500123.00"), "CR",

@@ -25,6 +25,7 @@ from mock_portals.portals.otomax_transactions import add_transaction_pages
 from mock_portals.portals.supplier import RESOLVE_DELAY, STYLES, profile_for
 from mock_portals.world import World
 from tests.conftest import DEMO_ENV, WORLD, Browserless, MockWorld
+from tests.stores import bot_runs_env
 
 # mitra: Sukses/Proses/Gagal; sinar: SUCCESS/PENDING/FAILED with "-" for no SN; kilat has no
 # profile and hashes to BERHASIL/DIPROSES/GAGAL. Old rows at fixed times, the rest relative.
@@ -371,7 +372,7 @@ def test_the_export_of_5000_transactions_is_one_response_of_every_row(tmp_path):
 def settings_for(url: str, tmp_path: Path):
     return load_settings(env_file=DEMO_ENV, environ={}, overrides={
         "PORTALS_BASE_URL": url, "REPORTS_DIR": str(tmp_path / "reports"),
-        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs")})
+        "VAR_DIR": str(tmp_path / "var"), "LOGS_DIR": str(tmp_path / "logs"), **bot_runs_env()})
 
 
 @pytest.mark.browser
