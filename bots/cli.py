@@ -7,6 +7,8 @@
     python -m bots portals [--seed DIR] [--host H] [--port N]
     python -m bots escalations list|resolve ...
     python -m bots doubts list|decide KEY --done|--not-done --note TEXT
+    python -m bots bon list [--all] | decide REQ-ID --grant|--refuse --note TEXT [--by NAME]
+    python -m bots bon repaid BON-ID --amount N --note TEXT [--by NAME]
     python -m bots esim import FILE [--accept-changes]
     python -m bots esim confirm-refund ORDER --note TEXT [--by NAME]
     python -m bots esim hold-refund ORDER --note TEXT [--by NAME]
@@ -115,6 +117,27 @@ def build_parser() -> argparse.ArgumentParser:
     verdict.add_argument("--done", action="store_true", help="it happened at the portal (nothing will be redone)")
     verdict.add_argument("--not-done", action="store_true", help="it did not happen (the bot may do it again)")
     decide.add_argument("--note", required=True, help="what you saw at the portal, for the audit trail")
+
+    bon = commands.add_parser("bon", help="Bon / TOP: the supervisor grants or refuses waiting requests; "
+                                          "finance marks repayments",
+                              description="Requests for saldo on credit the bot left to the supervisor (an "
+                                          "open bon, over the limit, an unknown agent): list, grant or refuse "
+                                          "them (journaled); record a bon's repayment on the server.")
+    bon_actions = bon.add_subparsers(dest="action", required=True, metavar="ACTION")
+    bon_list = bon_actions.add_parser("list", help="the requests waiting for the supervisor, with the open bons")
+    bon_list.add_argument("--all", action="store_true", help="include granted and refused ones")
+    bon_decide = bon_actions.add_parser("decide", help="grant (Tembak Saldo) or refuse (Tolak) one request")
+    bon_decide.add_argument("request", metavar="REQ-ID", help="the request, e.g. REQ-0002")
+    bon_verdict = bon_decide.add_mutually_exclusive_group(required=True)
+    bon_verdict.add_argument("--grant", action="store_true", help="credit the amount asked (once, journaled)")
+    bon_verdict.add_argument("--refuse", action="store_true", help="refuse it on the server; nothing credited")
+    bon_decide.add_argument("--note", required=True, help="why: goes into the store and the workbook")
+    bon_decide.add_argument("--by", help="who decided (default: your login name)")
+    bon_repaid = bon_actions.add_parser("repaid", help="record a repayment of a bon on the server (once)")
+    bon_repaid.add_argument("bon", metavar="BON-ID", help="the bon, e.g. BON-2611-002 (a granted request's ID)")
+    bon_repaid.add_argument("--amount", type=int, required=True, help="the rupiah repaid")
+    bon_repaid.add_argument("--note", required=True, help="how it was repaid (kept in the server's note)")
+    bon_repaid.add_argument("--by", help="who recorded it (default: your login name)")
 
     esim = commands.add_parser("esim", help="eSIM: GraPARI's filled-in batch back, refund confirmations, "
                                             "a lost batch file again",
@@ -229,6 +252,14 @@ def main(argv: list[str] | None = None) -> int:
             if args.action == "list":
                 return doubts.list_doubts(settings)
             return doubts.decide(settings, args.key, done=args.done, note=args.note)
+        if args.command == "bon":
+            from bots import bon
+
+            if args.action == "list":
+                return bon.list_command(settings, show_all=args.all)
+            if args.action == "decide":
+                return bon.decide_command(settings, args.request, grant=args.grant, note=args.note, by=args.by)
+            return bon.repaid_command(settings, args.bon, amount=args.amount, note=args.note, by=args.by)
         if args.command == "esim":
             if args.action == "confirm-refund":
                 from bots.esim.confirm import confirm_refund

@@ -18,6 +18,7 @@ POINTS = (
     "manual:after_intent", "manual:after_in_flight", "manual:after_add", "manual:after_done",
     "refund:after_intent", "refund:after_in_flight", "refund:after_send", "refund:after_done",
     "batch:after_intent", "batch:after_in_flight", "batch:after_write", "batch:after_done",
+    "bon:after_intent", "bon:after_in_flight", "bon:after_click", "bon:after_done",
 )
 
 

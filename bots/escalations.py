@@ -200,14 +200,25 @@ def _closed_by(scope, ledger: Ledger, esk: Escalation, settled: Settled, agent: 
                                  f"added to {credited_to} (found in the balance log); nothing added again")
         return Resolution(0, f"ESK-{esk.id} resolved: {rupiah(credit)} credited to {agent}"
                           + (f" (saldo now {rupiah(result['balance'])})" if result.get("balance") is not None else ""))
+    code = unsettled(scope, settled)
+    if settled.state == "refused":
+        return Resolution(code, f"ESK-{esk.id} not resolved: the transaction server refused the add: {settled.words}")
+    if settled.state == "in_doubt":
+        return Resolution(code, f"ESK-{esk.id} is in doubt: {settled.words}. Look at the agent's balance "
+                          f"log, then: python -m bots doubts decide {settled.action.key} --done|--not-done --note TEXT")
+    return Resolution(code, f"ESK-{esk.id} is being credited by {settled.words}; try again when it has finished")
+
+
+def unsettled(scope, settled: Settled) -> int:
+    """A person's journaled act that did not finish: the run records why, and the command exits
+    2 (the server refused: bad input), 3 (in doubt: a person looks first) or 4 (another run holds it)."""
     if settled.state == "refused":
         scope.outcome, scope.exit_code, scope.message = "bad_input", 2, settled.words
-        return Resolution(2, f"ESK-{esk.id} not resolved: the transaction server refused the add: {settled.words}")
+        return 2
     if settled.state == "in_doubt":
         scope.outcome, scope.exit_code, scope.message = "in_doubt", EXIT_PORTAL_DOWN, settled.words
-        return Resolution(EXIT_PORTAL_DOWN, f"ESK-{esk.id} is in doubt: {settled.words}. Look at the agent's balance "
-                          f"log, then: python -m bots doubts decide {settled.action.key} --done|--not-done --note TEXT")
-    return Resolution(4, f"ESK-{esk.id} is being credited by {settled.words}; try again when it has finished")
+        return EXIT_PORTAL_DOWN
+    return 4
 
 
 def credit_once(journal: Journal, otomax, fingerprint: str, agent: str, amount: int, note: str,

@@ -12,7 +12,12 @@ Finance's procedure ("Tiket Deposit"), step by step:
    to finance with a code saying why (DESIGN §6 codes); debits are recorded, not acted on;
 5. approve the paid tickets (crediting the agents' saldo) and notify finance of the rest,
    each exactly once;
-6. write the day's reconciliation workbook.
+6. Bon / TOP ("Permintaan Saldo Bon"): grant each request of an agent who owes no bon, within
+   the agent's limit, exactly once; every other request waits for the supervisor, told once;
+7. deposits via retail / VA: read the payment gateway (when configured) and credit each paid
+   payment whose reference names one open deposit request of that amount, exactly once; the
+   rest to finance;
+8. write the day's reconciliation workbook.
 """
 
 from __future__ import annotations
@@ -31,8 +36,13 @@ from bots.notify import notifier_for
 from bots.parsers import Statement, parse_statement, with_occurrences
 from bots.portals.bank import BankPortal
 from bots.portals.helpdesk import inbox_reader
+from bots.portals.gateway import GatewayPortal
 from bots.portals.otomax import OtomaxAdmin
+from bots.portals.otomax_bon import OtomaxBon
 from bots.reconcile.act import Executor
+from bots.reconcile.bon_act import BonDesk, settle_bon_requests
+from bots.reconcile.bon_book import BonBook
+from bots.reconcile.gateway_act import GatewayBook, GatewayCredits, GatewayRun, gateway_plan
 from bots.reconcile.ledger import Added, Ledger
 from bots.reconcile.matching import DEBIT_IGNORED, CreditLine, decide, rupiah, waits
 from bots.reconcile.report import write_reports
@@ -44,7 +54,9 @@ NAME = "reconcile_payments"
 DEFAULTS: dict[str, object] = {
     "lookback_days": 2, "overlap_days": 3, "ticket_lookback_days": 3, "pending_credits": True,
     "clock_tolerance_minutes": 10, "statement_max_age_days": 35, "gap_lookback_days": 10,
-    "accounts": [], "statement_account": "", "accept_old_statements": False,
+    "accounts": [], "statement_account": "", "accept_old_statements": False, "gateway_lookback_days": 7,
+    # Bon / TOP: the most a bon is granted automatically (rupiah; 0: never automatically), per agent
+    "bon_limit": 1_000_000, "bon_limits": [],
 }
 _KLIKBCA_BISNIS_NAME = re.compile(r"AccountStatement_(\d{6,20})_", re.I)
 
@@ -54,7 +66,12 @@ class ClockDisagrees(BusinessError):
 
 
 def required_portals(settings) -> list[str]:
-    return ["otomax"] + bank_portals(settings)
+    return ["otomax"] + bank_portals(settings) + gateway_portal(settings)
+
+
+def gateway_portal(settings) -> list[str]:
+    """The payment gateway, read only where it is configured (GATEWAY_USERNAME set)."""
+    return ["gateway"] if "gateway" in settings.configured_portals() else []
 
 
 def bank_portals(settings) -> list[str]:
@@ -77,10 +94,12 @@ def options(settings) -> dict:
         else:
             ok = isinstance(value, str)
         if not ok:
-            unit = "minutes" if key.endswith("_minutes") else "days"
+            unit = "minutes" if key.endswith("_minutes") else "rupiah" if key == "bon_limit" else "days"
             expected = {bool: "true or false", int: f"a whole number of {unit} ≥ 0",
                         list: 'a list like ["bca:5270418836"]', str: "text"}[type(default)]
             raise ConfigError(f"{NAME}.{key}", expected, value)
+    if any(not re.fullmatch(r"\s*[^:\s]+\s*:\s*\d+\s*", entry) for entry in given["bon_limits"]):
+        raise ConfigError(f"{NAME}.bon_limits", 'a list like ["AG0001:2000000"] (agent:rupiah)', given["bon_limits"])
     return given
 
 
@@ -121,8 +140,9 @@ def run(ctx: RunContext) -> RunResult:
     logger.info("{} deposit tickets read ({} open)", len(tickets), sum(t.status == "OPEN" for t in tickets))
 
     if ctx.dry_run:
-        return dry_run_plan(ledger, [(r.statement, r.covered) for r in reading.reads], tickets, reading.problems,
-                            config, now)
+        planned = dry_run_plan(ledger, [(r.statement, r.covered) for r in reading.reads], tickets, reading.problems,
+                               config, now)
+        return with_gateway_plan(ctx, otomax, planned, today, config)
 
     ledger.save_tickets(tickets, now)
     added = Added()
@@ -157,18 +177,74 @@ def run(ctx: RunContext) -> RunResult:
             progress.advance()
     open_tickets = otomax.tickets(since=today - timedelta(days=config["ticket_lookback_days"])) if plan else tickets
     ledger.save_tickets(open_tickets, ctx.clock.now())  # the server after our approvals: Tiket Terbuka
+    bons = settle_bons(ctx, executor, config, reading)  # Bon / TOP: the eligible granted, the rest to the supervisor
+    gateway = credit_gateway_payments(ctx, otomax, executor, today, config, reading)
     decided_days = {ledger.line_day(o.fingerprint) for o in outcomes} - {None}
     paths, notes = write_reports(ledger, settings.reports_dir, today, ctx.clock.now(),
-                                 added.days | decided_days, notified=executor.notifies)
+                                 added.days | decided_days | gateway.days, notified=executor.notifies)
     for note in notes:
         logger.warning(note)
     result = summarise(outcomes, added, reading.problems, paths, notes, gaps)
+    result.counts.update(bons)
+    result.counts.update(_count(gateway.decisions))
+    result.summary += [(code, str(n)) for code, n in _count(gateway.decisions).items()]
+    result.summary += [(code, str(n)) for code, n in sorted(bons.items())]
     if reading.skipped:
         result.summary.append(("Skipped (portal down)", "; ".join(reading.skipped)))
         ctx.scope.counts = result.counts if ctx.scope else {}
-        raise PortalUnavailable("bank", "not reconciled this run (the other banks were): "
-                                + "; ".join(reading.skipped))
+        said = "; ".join(reading.skipped)
+        if any(skipped.startswith("bank_") for skipped in reading.skipped):
+            raise PortalUnavailable("bank", "not reconciled this run (the other banks were): " + said)
+        if all(skipped.startswith("gateway:") for skipped in reading.skipped):
+            raise PortalUnavailable("gateway", "VA/retail deposits not credited this run (the banks were "
+                                    "reconciled): " + said)
+        raise PortalUnavailable("otomax", "not done this run (the banks were reconciled): " + said)
     return result
+
+
+def credit_gateway_payments(ctx: RunContext, otomax: OtomaxAdmin, executor: Executor, today: date, config,
+                            reading: Reading) -> GatewayRun:
+    """Deposits through VA / retail ("Deposit Via Retail/VA"): the gateway's paid payments whose
+    reference names one open request of that amount are credited once; the rest go to finance.
+    A gateway that stays down is named (exit 3) after the banks' part is done and reported."""
+    if not gateway_portal(ctx.settings):
+        return GatewayRun()
+    credits = GatewayCredits(GatewayBook(ctx.store), executor.journal, otomax, executor, ctx.run_id, ctx.clock.now)
+    try:
+        return credits.run(ctx.portal(GatewayPortal, "gateway"), today - timedelta(days=config["gateway_lookback_days"]))
+    except PortalUnavailable as exc:
+        logger.error("the payment gateway is down: VA/retail deposits not credited this run ({})", exc)
+        reading.skipped.append(f"gateway: {exc}")
+        return GatewayRun()
+
+
+def with_gateway_plan(ctx: RunContext, otomax: OtomaxAdmin, planned: RunResult, today: date, config) -> RunResult:
+    """A dry run's plan with the gateway's payments in it (when configured); nothing is written."""
+    if not gateway_portal(ctx.settings):
+        return planned
+    since = today - timedelta(days=config["gateway_lookback_days"])
+    for payment, decision in gateway_plan(ctx.portal(GatewayPortal, "gateway"), otomax, GatewayBook(ctx.store), since):
+        planned.counts[decision.code] = planned.counts.get(decision.code, 0) + 1
+        planned.details.append(["GATEWAY", payment.channel, str(payment.paid_at or "-"), f"{payment.amount:,.0f}",
+                                "CR", decision.code, decision.reason])
+    planned.summary += [(code, str(n)) for code, n in sorted(planned.counts.items()) if code.startswith("GATEWAY_")]
+    return planned
+
+
+def settle_bons(ctx: RunContext, executor: Executor, config, reading: Reading):
+    """Bon / TOP requests (bots/reconcile/bon_act.py): granted once when the agent owes nothing
+    and asks within the limit; the rest waits for the supervisor, told once. Its pages down:
+    the workbook is still written, and the run ends with exit 3 naming them."""
+    book = BonBook(ctx.store)
+    portal = ctx.portal(OtomaxBon, "otomax")
+    desk = BonDesk(book, executor.journal, portal, executor.notify, ctx.clock.now, executor.notifies,
+                   ctx.settings.console_url)
+    try:
+        return settle_bon_requests(portal, book, desk, config, ctx.clock.now())
+    except PortalUnavailable as exc:
+        logger.error("the Bon / TOP pages are down: bon requests not decided this run ({})", exc)
+        reading.skipped.append(f"otomax bon: {exc}")
+        return {}
 
 
 def open_banks(ctx: RunContext, now: datetime, config) -> dict[str, object]:

@@ -68,12 +68,12 @@ from bots.errors import ConfigError
 
 #: Portal keys of DESIGN §4 (suppliers are `supplier_<code>`), and their URL prefixes.
 FIXED_PORTALS = ("bank_bca", "bank_mandiri", "bank_bri", "bank_bni", "otomax", "indiana",
-                 "aggregator", "dukcapil", "ismara", "helpdesk")
+                 "aggregator", "dukcapil", "ismara", "helpdesk", "gateway")
 _SUPPLIER = re.compile(r"^supplier_[a-z0-9_]+$")
 _EVERY = re.compile(r"^(\d+)\s*(s|m|h|d)$")
 ENV_PREFIXES = ("BOTS_", "PORTALS_", "DATABASE_URL", "REPORTS_DIR", "LOGS_DIR", "VAR_DIR",
                 "NOTIFY_URLS", "BANK_", "OTOMAX_", "SUPPLIER_", "INDIANA_", "AGGREGATOR_",
-                "DUKCAPIL_", "ISMARA_", "HELPDESK_", "CONSOLE_")
+                "DUKCAPIL_", "ISMARA_", "HELPDESK_", "CONSOLE_", "GATEWAY_")
 
 
 def portal_prefix(key: str) -> str:

@@ -18,6 +18,7 @@ from openpyxl import load_workbook
 
 from bots.esim.batch import order_ids
 from chaos import reconcile_families
+from chaos.beyond_bank import BeyondBank
 from chaos.harness import ROOT, ChaosWorld, run_at_once
 from chaos.procedure_checks import (confirm_step, esim_refunds, pnr_case, pnr_followups,
                                     procedure_late_payment, waiting_for_confirmation)
@@ -183,7 +184,8 @@ class ReconcileCampaign(Campaign):
     bot = "reconcile_payments"
     action_portals = ("otomax",)
     kill_points = ("approve:after_intent", "approve:after_in_flight", "approve:after_click",
-                   "approve:after_done", "notify:after_in_flight", "notify:after_send")
+                   "approve:after_done", "notify:after_in_flight", "notify:after_send",
+                   "bon:after_click", "manual:after_add")  # issue 16: a bon grant, a gateway credit
     item = "tickets"
     accounts = ACCOUNTS
     KINDS = (("match", 52), ("ambiguous", 8), ("mismatch", 10), ("expired", 7), ("already", 6),
@@ -208,6 +210,15 @@ class ReconcileCampaign(Campaign):
         self.extra_bca = False                       # a BCA account opened for pend_reversed
         self.down: str | None = None                 # bank_down: the bank in maintenance
         self.hand_order = "before"                   # second_format: the hand files before or after
+        self.forgotten: set[str] = set()             # never_received tickets whose store was lost since
+        self.forgotten_lines: Counter = Counter()    # and their lines (a new store cannot know them)
+        # issue 16: gateway payments and bon requests, from a stream of their own (chaos/beyond_bank.py)
+        self.beyond = BeyondBank(self.agents, f"{self.banks}:{sorted(self.agents.items())}")
+
+    def forget_store(self) -> int:
+        self.forgotten |= set(self.never_received)
+        self.forgotten_lines = Counter(self.never_booked)
+        return super().forget_store()
 
     def before_runs(self, plan, rng, env, tally):
         return reconcile_families.before_runs(self, plan, rng, env, tally)
@@ -296,8 +307,9 @@ class ReconcileCampaign(Campaign):
                 transfers.append(self._transfer(bank, rng.randint(1, 500) * 1000, rng, "DB"))
         self.world.add("tickets", tickets)
         self.world.add("mutations", transfers)
+        made = self.beyond.inject(self.world)
         self.world.call("clock", {"advance": f"{rng.randint(1, 4)}m"})
-        return len(tickets)
+        return len(tickets) + made
 
     def check(self):
         state, problems = self.world.state(), []
@@ -323,8 +335,10 @@ class ReconcileCampaign(Campaign):
         for ticket, (agent, amount) in self.never_received.items():
             expected[agent] += amount if ticket in logged else 0
         for row in state["balance_log"]:
-            if row.get("kind") == "MANUAL":
+            if row.get("kind") == "MANUAL":  # finance's hand credits and the gateway's (each checked by its marker)
                 expected[row["agent_id"]] = expected.get(row["agent_id"], 0) + row["amount"]
+        for agent, amount in self.beyond.granted(state).items():  # bons: chaos/bon_checks.py judges each grant
+            expected[agent] = expected.get(agent, 0) + amount
         balances = {a["agent_id"]: a["balance"] for a in state["agents"]}
         off = {a: (balances.get(a), expected[a]) for a in expected if balances.get(a) != expected[a]}
         if off:
@@ -333,7 +347,8 @@ class ReconcileCampaign(Campaign):
         if any(n > 1 for n in titles.values()):
             problems.append(f"escalation notified twice: {[t for t, n in titles.items() if n > 1]}")
         problems += self._check_store(state, approved)
-        problems += reconcile_families.checks(self, state)  # issue 12
+        problems += reconcile_families.checks(self, state)  # issue 12 (and issue 16's world-only invariants)
+        problems += self.beyond.problems(state, parked, self.query)  # issue 16
         return problems
 
     def _waits_for_a_person(self, ticket: str, parked: dict, state: dict) -> bool:
@@ -354,7 +369,8 @@ class ReconcileCampaign(Campaign):
     def _lines(self) -> list[tuple[str, int, str, str | None, str | None]]:
         """(account, amount, direction, escalation status or None, escalation candidates) per store line."""
         rows = self.query("select l.account_no, l.amount, l.direction, e.status, e.candidates "
-                          "from statement_lines l left join escalations e on e.fingerprint = l.fingerprint")
+                          "from statement_lines l left join escalations e on e.fingerprint = l.fingerprint "
+                          "where l.bank <> 'gateway'")  # a gateway payment escalated is kept as a line too
         return [(a, int(float(amount)), d, status, cands) for a, amount, d, status, cands in rows]
 
     def _check_store(self, state, approved: set[str]) -> list[str]:
@@ -363,13 +379,13 @@ class ReconcileCampaign(Campaign):
         if not self.has_store():
             return ["no store was written"]
         try:
-            rows = self.query("select account_no, amount, direction, code from statement_lines")
+            rows = self.query("select account_no, amount, direction, code from statement_lines where bank <> 'gateway'")
             lines = self._lines()
         except StoreError as exc:
             return [f"the store cannot be read: {exc}"]
         stored = Counter((a, int(float(amount)), d) for a, amount, d, _ in rows)
         banked = Counter((m["account_no"], int(m["amount"]), m["direction"]) for m in state["mutations"])
-        banked.update({(account, amount, "CR"): n for (account, amount), n in self.never_booked.items()})
+        banked.update({(account, amount, "CR"): n for (account, amount), n in (self.never_booked - self.forgotten_lines).items()})
         problems = []
         if stored != banked:
             problems.append(f"statement lines lost {dict(banked - stored)} or doubled {dict(stored - banked)}")

@@ -42,6 +42,8 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from chaos.bon_checks import checks as bon_checks
+from chaos.gateway_checks import gateway_credits
 from mock_portals.exports import write_statement
 from mock_portals.portals.bank import EXPORTS, ledger, period
 
@@ -302,6 +304,8 @@ def credited_at_most_once(state: dict, never_booked: Counter, query) -> list[str
     booked: Counter = Counter()
     for (_, amount), n in received.items():
         booked[amount] += n
+    # money paid at the payment gateway (issue 16) is credited once too: by the bot or by hand
+    booked.update(int(p["amount"]) for p in state.get("gateway_payments", []) if p.get("status") in ("PAID", "SETTLED"))
     problems += [f"Rp {amount} credited {n} times (tickets and by hand), the bank booked it {booked[amount]}"
                  for amount, n in sorted(by_amount.items()) if n > booked[amount]]
     try:
@@ -313,9 +317,12 @@ def credited_at_most_once(state: dict, never_booked: Counter, query) -> list[str
     return problems
 
 
-def never_received_told(state: dict, never_received: dict[str, tuple[str, int]], account: str, query) -> list[str]:
+def never_received_told(state: dict, never_received: dict[str, tuple[str, int]], account: str, query,
+                        forgotten: frozenset[str] = frozenset()) -> list[str]:
     """A ticket paid by a line on `account` the bank never booked: if credited, an escalation
-    PENDING_REVERSED (open, or closed by a person) names it; either way its line is found reversed."""
+    PENDING_REVERSED (open, or closed by a person) names it; either way its line is found reversed.
+    `forgotten`: tickets whose reversal a lost store took with it (`store_lost` after it): finance's
+    inbox must show the PENDING_REVERSED message naming the ticket; the new store cannot know the line."""
     try:
         rows = query("select l.amount, l.reversed_at, e.code, e.status, e.reason from statement_lines l "
                      "left join escalations e on e.fingerprint = l.fingerprint where l.account_no = ?", (account,))
@@ -323,7 +330,13 @@ def never_received_told(state: dict, never_received: dict[str, tuple[str, int]],
         rows = []
     credited = {r.get("ticket_id") for r in state["balance_log"]}
     problems = []
+    inbox = [f"{m.get('title', '')} {m.get('message', '')} {m.get('body', '')}" for m in state.get("helpdesk_messages", [])]
     for ticket, (_, amount) in sorted(never_received.items()):
+        if ticket in forgotten:
+            if ticket in credited and not any("PENDING_REVERSED" in text and ticket in text for text in inbox):
+                problems.append(f"{ticket} credited Rp {amount} the bank never booked, its store was lost since, and "
+                                "finance's inbox has no PENDING_REVERSED message naming it")
+            continue
         line = [r for r in rows if int(Decimal(r[0])) == amount]
         if not line or not all(r[1] for r in line):
             problems.append(f"the PEND line paying {ticket} (Rp {amount}) is gone from the bank, "
@@ -338,8 +351,8 @@ def never_received_told(state: dict, never_received: dict[str, tuple[str, int]],
 def back_dated_found(back_dated: list[tuple[str, int, str]], query) -> list[str]:
     problems = []
     for account, amount, day in back_dated:
-        days = [d for (d,) in query("select day from statement_lines where account_no = ? and amount = ?",
-                                    (account, f"{amount}.00"))]
+        days = [str(d) for (d,) in query("select day from statement_lines where account_no = ? and amount = ?",
+                                         (account, f"{amount}.00"))]  # str: PostgreSQL gives a date
         if days != [day]:
             problems.append(f"the line posted back on {day} (Rp {amount} on {account}) is in the store on {days}")
     return problems
@@ -374,8 +387,11 @@ def checks(campaign, state: dict) -> list[str]:
     query = campaign.query
     problems = (tie_out_problems(query) + reversed_told(query)
                 + credited_at_most_once(state, campaign.never_booked, query)
-                + never_received_told(state, campaign.never_received, campaign.accounts["bca"], query)
-                + back_dated_found(campaign.back_dated, query) + markup_in_notifications(state))
+                + never_received_told(state, campaign.never_received, campaign.accounts["bca"], query,
+                                      frozenset(campaign.forgotten))
+                + back_dated_found(campaign.back_dated, query) + markup_in_notifications(state)
+                + bon_checks(state)  # Bon / TOP: no request granted twice, none while another bon was open
+                + gateway_credits(state))  # VA / retail: no gateway payment credited twice or while unpaid
     reports = campaign.folder / "reports"
     if reports.exists():
         problems += formula_cells(reports)

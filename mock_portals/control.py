@@ -7,6 +7,7 @@
                            "refuse_rate", "portals", "seed", "expire_sessions": true (one-shot)};
                           {} clears the profile
     POST rows/<table>     a row (or a list) in the seed format: a deposit arriving, a new order
+    POST gateway/<id>     a gateway payment moves on: {"status": "PAID", "paid_at": "now"} (seed format)
 
 Faults (each limited to the portal keys in "portals" when given; GET faults counts them):
 
@@ -20,7 +21,8 @@ Faults (each limited to the portal keys in "portals" when given; GET faults coun
                  itself still happens (a real server keeping 100 characters of a note);
                  counted when a text was actually cut                           ("note_cut")
     refuse_rate  share of action POSTs — Otomax ticket approval ("Setujui"), Otomax manual
-                 balance add, supplier complaint, aggregator refund request — refused with the
+                 balance add, Otomax bon grant ("Tembak Saldo": "Bon Tidak Dapat Diberikan"),
+                 supplier complaint, aggregator refund request — refused with the
                  portal's own business refusal: a 409/422 page whose heading names it ("Agen
                  Tidak Ditemukan" or "Tiket Ditolak"; "Penambahan Ditolak"; "Komplain
                  Ditolak"; "Refund Ditolak") and a role="alert" text saying why; nothing in
@@ -37,7 +39,7 @@ from datetime import datetime
 from flask import Flask, jsonify, request
 
 from mock_portals.seed import TABLES, SeedError
-from mock_portals.world import JAKARTA, Faults, World, parse_duration
+from mock_portals.world import JAKARTA, Faults, World, _jsonable_row, parse_duration
 
 _FAULT_FIELDS = {"error_rate": float, "latency_ms": int, "drop_rate": float, "maintenance": bool,
                  "note_limit": int, "refuse_rate": float, "portals": list, "seed": int}
@@ -120,5 +122,20 @@ def create_control_app(world: World) -> Flask:
         except SeedError as exc:
             return bad(str(exc))
         return jsonify({"added": len(added)}), 201
+
+    @app.post("/gateway/<payment_id>")
+    def gateway_payment(payment_id: str):
+        from mock_portals.portals.gateway import pay  # the gateway's own rule for a payment moving on
+
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return bad('expected a JSON object like {"status": "PAID", "paid_at": "now"}')
+        try:
+            return jsonify(_jsonable_row(pay(world, payment_id, {k: "" if v is None else str(v)
+                                                                 for k, v in body.items()})))
+        except KeyError:
+            return bad(f"no gateway payment {payment_id!r}", 404)
+        except SeedError as exc:
+            return bad(str(exc))
 
     return app

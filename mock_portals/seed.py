@@ -119,13 +119,13 @@ def _account_no(text: str, start: datetime) -> str:
 
 
 _PORTAL = re.compile(r"bank_(?:bca|mandiri|bri|bni)|otomax|supplier_[a-z0-9_]+|indiana"
-                     r"|aggregator|dukcapil|ismara|helpdesk")
+                     r"|aggregator|dukcapil|ismara|helpdesk|gateway")
 
 
 def _portal(text: str, start: datetime) -> str:
     if not _PORTAL.fullmatch(text.lower()):
         raise ValueError("unknown portal key (bank_<bca|mandiri|bri|bni>, otomax, "
-                         "supplier_<code>, indiana, aggregator, dukcapil, ismara, helpdesk)")
+                         "supplier_<code>, indiana, aggregator, dukcapil, ismara, helpdesk, gateway)")
     return text.lower()
 
 
@@ -136,6 +136,7 @@ class Column:
     name: str
     parse: Callable[[str, datetime], object] = _text
     required: bool = True
+    default: str | None = None  # 'name=VALUE': an empty cell is VALUE, and the header may lack the column
 
 
 @dataclass(frozen=True)
@@ -166,6 +167,11 @@ _TYPES: dict[str, Callable[[str, datetime], object]] = {
     "resolves_after": _enum("never", "complaint", "hard_complaint"),
     "final_status": _enum("SUKSES", "GAGAL"),
     "complaint_kind": _enum("PRODUCT_NOT_RECEIVED", "WRONG_NUMBER"),
+    "bon_status": _enum("PENDING", "GRANTED", "REFUSED"),
+    "ticket_purpose": _enum("DEPOSIT", "BON"),
+    "gateway_channel": _enum("VA_BCA", "VA_BNI", "VA_MANDIRI", "ALFAMART", "INDOMARET", "QRIS"),
+    "gateway_status": _enum("PENDING", "PAID", "SETTLED", "EXPIRED", "FAILED"),
+    "request_status": _enum("OPEN", "PAID", "EXPIRED", "CANCELLED"),
 }
 
 # table: (key, columns as 'name:type', type 'text' when left out, '?' = may be empty).
@@ -178,7 +184,8 @@ _CONTRACT = {
                       "amount:received direction:direction"),
     "agents": ("agent_id", "agent_id name phone balance:balance"),
     "tickets": ("ticket_id", "ticket_id agent_id amount:received bank:bank account_no:account "
-                             "created_at:time expires_at:time? status:ticket_status"),
+                             "created_at:time expires_at:time? status:ticket_status "
+                             "purpose:ticket_purpose=DEPOSIT bon_id="),
     "transactions": ("trx_id", "trx_id agent_id product destination price:rupiah supplier "
                                "created_at:time status:trx_status sn?"),
     "supplier_behaviour": ("trx_id", "trx_id resolves_after:resolves_after "
@@ -194,12 +201,26 @@ _CONTRACT = {
     "esim_deposits": ("", "order_id msisdn? amount:received deposited_at:time reference?"),
     "dukcapil": ("nik", "nik kk name"),
     "ismara": ("nik", "nik outstanding:rupiah"),
+    # Bon / TOP: agents' requests for saldo on credit, and the bons already on the books
+    "bon_requests": ("request_id", "request_id agent_id amount:received requested_at:time "
+                                   "status:bon_status=PENDING"),
+    "bons": ("bon_id", "bon_id agent_id amount:received repaid:rupiah=0 granted_at:time"),
+    # deposits through a virtual account or a retail outlet: the payment gateway's transactions
+    # (amount = gross paid by the agent, fee = the gateway's), and the requests Otomax gave a reference
+    "gateway_payments": ("payment_id", "payment_id reference channel:gateway_channel amount:received "
+                                       "fee:rupiah status:gateway_status created_at:time paid_at:time? "
+                                       "settled_at:time="),
+    # (no key: a server may show one reference twice, and the bot must not guess between them)
+    "deposit_requests": ("", "reference agent_id amount:received channel:gateway_channel "
+                             "created_at:time expires_at:time? status:request_status"),
 }
 
 
 def _column(word: str) -> Column:
+    word, given, default = word.partition("=")  # a column added to the contract later: may be left out
     name, _, kind = word.rstrip("?").partition(":")
-    return Column(name, _TYPES[kind or "text"], required=not word.endswith("?"))
+    return Column(name, _TYPES[kind or "text"], required=not word.endswith("?") and not given,
+                  default=default if given else None)
 
 
 TABLES: dict[str, TableSpec] = {
@@ -229,6 +250,8 @@ def _typed(spec: TableSpec, values: dict[str, str], start: datetime) -> dict:
     for col in spec.columns:
         raw = values.get(col.name)
         text = "" if raw is None else str(raw).strip()
+        if not text and col.default:
+            text = col.default
         if not text:
             if col.required:
                 raise _BadCell(col.name, "required value is empty")
@@ -238,10 +261,12 @@ def _typed(spec: TableSpec, values: dict[str, str], start: datetime) -> dict:
             row[col.name] = col.parse(text, start)
         except ValueError as err:
             raise _BadCell(col.name, str(err), text) from None
-    # The one rule across columns: a transaction that resolves must say how.
+    # Rules across columns: a transaction that resolves must say how; a paid payment, when.
     if spec.name == "supplier_behaviour" and row["resolves_after"] != "never" \
             and row["final_status"] is None:
         raise _BadCell("final_status", "final_status is required unless resolves_after is never")
+    if spec.name == "gateway_payments" and row["status"] in ("PAID", "SETTLED") and row["paid_at"] is None:
+        raise _BadCell("paid_at", "paid_at is required when status is PAID or SETTLED")
     return row
 
 
@@ -342,7 +367,7 @@ def _positions(spec: TableSpec, fields: list[str], name: str, line: int,
                 raise SeedError(name, f"column {title} appears twice (columns "
                                 f"{positions[title] + 1} and {i + 1})", line, full_path=path)
             positions[title] = i
-    missing = [c for c in spec.column_names if c not in positions]
+    missing = [c.name for c in spec.columns if c.name not in positions and c.default is None]
     if missing:
         hint = " (the file looks ;-separated; the world's files use commas)" \
             if len(header) == 1 and ";" in header[0] else ""

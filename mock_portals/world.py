@@ -21,7 +21,7 @@ from mock_portals.seed import TABLES, load_world, parse_seed_row, parse_time
 JAKARTA = ZoneInfo("Asia/Jakarta")
 
 #: Tables the portals write while the world runs (beside the seeded ones).
-RECORDED_TABLES = ("balance_log", "complaints", "refund_requests", "helpdesk_messages")
+RECORDED_TABLES = ("balance_log", "complaints", "refund_requests", "helpdesk_messages", "bon_payments")
 
 _DURATION = re.compile(r"^([+-]?)(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?$")
 

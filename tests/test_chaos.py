@@ -13,7 +13,7 @@ import pytest
 from chaos.campaigns import EsimCampaign, PendingCampaign, ReconcileCampaign
 from chaos.families import plan_for
 from chaos.harness import Run
-from tests.conftest import ROOT
+from tests.conftest import ROOT, TEST_DATABASE
 
 
 class StateOnly:
@@ -31,7 +31,8 @@ def test_short_chaos_campaign_holds_every_invariant(tmp_path):
     out = tmp_path / "chaos.json"
     # the classic family only: the new families have their own short forms below
     done = subprocess.run([sys.executable, "-m", "chaos", "--scenarios", "2", "--seed", "20261130",
-                           "--family", "classic", "--no-bad-inputs", "--quiet", "--work-dir", str(tmp_path / "work"), "--json", str(out)],
+                           "--family", "classic", "--no-bad-inputs", "--quiet", "--work-dir", str(tmp_path / "work"), "--json", str(out),
+                           "--store", TEST_DATABASE],  # make test-pg: a database each on a cluster of its own
                           cwd=ROOT, capture_output=True, text=True, timeout=400)
     report = json.loads(out.read_text())
     assert report["violations"] == [], done.stdout
@@ -61,6 +62,8 @@ def _store(folder, statements: str) -> None:
     (folder / "var").mkdir(parents=True, exist_ok=True)
     with sqlite3.connect(folder / "var" / "bots.sqlite3") as db:
         db.executescript(statements)
+        if "statement_lines" in statements:  # the checks leave out gateway payments kept as lines
+            db.execute("alter table statement_lines add column bank text default 'bca'")
 
 
 STORE = """
@@ -314,3 +317,36 @@ def test_resolve_step_leaves_a_pending_reversed_escalation_to_finance(tmp_path):
 
     assert campaign.resolve_step(random.Random(2), {}, 0, "once", Tally()) == []
     assert Tally.events["escalation resolves with none open"] == 1
+
+
+def test_gateway_and_bon_work_is_judged_against_what_each_must_become():
+    """chaos/beyond_bank.py: a paid payment not credited, a pending one credited, an eligible bon
+    not granted and one over the limit granted are each named; an act refused by the server waits."""
+    from bots.reconcile.gateway import payment_marker
+    from chaos.beyond_bank import BeyondBank
+
+    class Rows:
+        def __init__(self):
+            self.added = {}
+
+        def add(self, table, rows):
+            self.added.setdefault(table, []).extend(rows)
+
+    beyond, world = BeyondBank({f"AG{n:03d}": 0 for n in range(1, 31)}, "test"), Rows()
+    while not (beyond.must_credit and beyond.never and beyond.must_grant and beyond.over_limit):
+        beyond.inject(world)
+    paid, pending = sorted(beyond.must_credit)[0], sorted(beyond.never)[0]
+    eligible, over = sorted(beyond.must_grant)[0], sorted(beyond.over_limit)[0]
+    state = {"balance_log": [{"note": f"{payment_marker(p)} deposit VA", "kind": "MANUAL", "agent_id": "AG001",
+                              "amount": 1} for p in sorted(beyond.must_credit)[1:] + [pending]],
+             "bon_requests": [{"request_id": r, "status": "GRANTED"} for r in sorted(beyond.must_grant)[1:] + [over]]}
+    problems = " | ".join(beyond.problems(state, parked={}, query=lambda sql: []))
+    assert f"not credited ['{paid}']" in problems and f"must not be ['{pending}']" in problems
+    assert f"eligible not granted ['{eligible}']" in problems and f"granted over the limit ['{over}']" in problems
+    parked = {f"gateway:{paid}": "refused"}
+    def waiting(sql):
+        return [(eligible, "BON_GRANT_REFUSED")] if "bon_requests" in sql else []
+
+    excused = " | ".join(beyond.problems(state, parked=parked, query=waiting))
+    assert paid not in excused and eligible not in excused and over in excused
+    assert {"deposit_requests", "gateway_payments", "bon_requests"} <= set(world.added)

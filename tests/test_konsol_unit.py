@@ -17,6 +17,7 @@ from bots.konsol.auth import OPEN_ENDPOINTS
 from bots.konsol.roles import NAVIGATION, PERMISSIONS, ROLES
 from bots.settings import load_settings
 from tests.conftest import DEMO_ENV, run_cli
+from tests.stores import bot_runs_env
 
 JKT = ZoneInfo("Asia/Jakarta")
 NOW = datetime(2026, 11, 23, 9, 0, tzinfo=JKT)
@@ -28,15 +29,16 @@ PASSWORD = "kata-sandi-uji-123"
 def settings(tmp_path):
     return load_settings(env_file=DEMO_ENV, environ={}, overrides={
         "VAR_DIR": str(tmp_path / "var"), "REPORTS_DIR": str(tmp_path / "reports"), "LOGS_DIR": str(tmp_path / "l"),
-        "CONSOLE_SECRET_KEY": SECRET})
+        "CONSOLE_SECRET_KEY": SECRET, **bot_runs_env()})
 
 
 @pytest.fixture(scope="module")
-def shared(tmp_path_factory):
+def shared(tmp_path_factory, module_store_env):
     """One console for the module (migrating and hashing take a while on a busy machine)."""
     folder = tmp_path_factory.mktemp("konsol-unit")
     settings = load_settings(env_file=DEMO_ENV, environ={}, overrides={
-        "VAR_DIR": str(folder / "var"), "REPORTS_DIR": str(folder / "reports"), "CONSOLE_SECRET_KEY": SECRET})
+        "VAR_DIR": str(folder / "var"), "REPORTS_DIR": str(folder / "reports"), "CONSOLE_SECRET_KEY": SECRET,
+        **module_store_env})
     clock = FixedClock(NOW)
     app = create_app(settings, clock=clock)
     store = app.extensions["konsol"].store
@@ -66,8 +68,8 @@ def test_every_route_names_its_permission_and_the_navigation_is_the_issues(conso
         view = app.view_functions[rule.endpoint]
         assert getattr(view, "permission", None) in PERMISSIONS, rule.rule
     assert [label for label, _, _ in NAVIGATION] == ["Ringkasan", "Riwayat Run", "Jalankan", "Eskalasi",
-                                                     "Unggah Mutasi", "eSIM", "Komplain", "Tindakan Ragu",
-                                                     "Laporan", "Audit"]
+                                                     "Bon / TOP", "Unggah Mutasi", "eSIM", "Komplain",
+                                                     "Tindakan Ragu", "Laporan", "Audit"]
     assert all(PERMISSIONS[p] == frozenset(ROLES) or "supervisor" in PERMISSIONS[p] for p in PERMISSIONS)
 
 
@@ -113,7 +115,7 @@ def test_cookies_httponly_samesite_and_secure_behind_tls(settings, tmp_path):
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Secure" not in cookie
     tls = load_settings(env_file=DEMO_ENV, environ={}, overrides={
         "VAR_DIR": str(tmp_path / "var"), "CONSOLE_SECRET_KEY": SECRET, "CONSOLE_SECURE_COOKIES": "true",
-        "CONSOLE_TRUSTED_PROXIES": "1"})
+        "CONSOLE_TRUSTED_PROXIES": "1", **bot_runs_env()})
     secure = create_app(tls, clock=FixedClock(NOW)).test_client()
     answer = login(secure, "ani")
     assert "Secure" in answer.headers["Set-Cookie"]
@@ -144,7 +146,7 @@ def test_users_commands(tmp_path):
     import sys
 
     env = {**os.environ, "BOTS_ENV_FILE": str(DEMO_ENV), "VAR_DIR": str(tmp_path / "var"),
-           "LOGS_DIR": str(tmp_path / "logs")}
+           "LOGS_DIR": str(tmp_path / "logs"), **bot_runs_env()}
     given = subprocess.run([sys.executable, "-m", "bots", "users", "add", "ani.finance", "--role", "finance"],
                            input="rahasia-ani-123\n", capture_output=True, text=True, env=env)
     assert given.returncode == 0 and "password" not in given.stdout
@@ -161,7 +163,7 @@ def test_console_without_a_secret_key_exits_2_naming_it(tmp_path):
     import os
 
     env = {**os.environ, "BOTS_ENV_FILE": str(DEMO_ENV), "VAR_DIR": str(tmp_path / "var"),
-           "LOGS_DIR": str(tmp_path / "logs")}
+           "LOGS_DIR": str(tmp_path / "logs"), **bot_runs_env()}
     done = run_cli("console", "--port", "0", env=env, timeout=60)
     assert done.returncode == 2 and "CONSOLE_SECRET_KEY" in done.stderr
 
@@ -199,16 +201,14 @@ class Recorder:
         return True
 
 
+@pytest.mark.store_backends("sqlite")  # the store is not what this is about (PostgreSQL: make test-pg)
 @pytest.mark.parametrize("console_url", ["https://konsol.example.co.id", None])
-def test_escalation_notification_links_to_the_console_when_it_has_a_url(tmp_path, console_url):
+def test_escalation_notification_links_to_the_console_when_it_has_a_url(store, console_url):
     from bots.parsers import Statement, StatementLine
     from bots.reconcile.act import Executor
     from bots.reconcile.ledger import Ledger
     from bots.reconcile.matching import decide
-    from bots.store import Store
 
-    store = Store(f"sqlite:///{tmp_path / 'bots.sqlite3'}")
-    store.migrate()
     store.start_run("reconcile_payments", "run-1", NOW)
     ledger = Ledger(store)
     line = StatementLine("bca", "5270418836", NOW.date(), None, "TRSF E-BANKING CR BUDI", Decimal("1000000.00"), "CR",

@@ -46,7 +46,8 @@ CONTRACT = {
     "bank_accounts": "bank,account_no,holder,opening_balance",
     "mutations": "bank,account_no,posted_at,description,amount,direction",
     "agents": "agent_id,name,phone,balance",
-    "tickets": "ticket_id,agent_id,amount,bank,account_no,created_at,expires_at,status",
+    # purpose (DEPOSIT | BON) and bon_id, both optional: added by issue 16 (bon repayments)
+    "tickets": "ticket_id,agent_id,amount,bank,account_no,created_at,expires_at,status,purpose,bon_id",
     "transactions": "trx_id,agent_id,product,destination,price,supplier,created_at,status,sn",
     "supplier_behaviour": "trx_id,resolves_after,final_status,sn",
     "agent_complaints": "complaint_id,trx_id,reported_at,kind,note",
@@ -56,6 +57,11 @@ CONTRACT = {
     "esim_deposits": "order_id,msisdn,amount,deposited_at,reference",  # added by issue 13
     "dukcapil": "nik,kk,name",
     "ismara": "nik,outstanding",
+    # added by issue 16: Bon / TOP on the transaction server, deposits through the payment gateway
+    "bon_requests": "request_id,agent_id,amount,requested_at,status",
+    "bons": "bon_id,agent_id,amount,repaid,granted_at",
+    "gateway_payments": "payment_id,reference,channel,amount,fee,status,created_at,paid_at,settled_at",
+    "deposit_requests": "reference,agent_id,amount,channel,created_at,expires_at,status",
 }
 
 
@@ -541,7 +547,7 @@ def test_seed_row_is_typed_like_a_file_row():
                                      "unknown": "ignored"}, START)
     assert row == {"ticket_id": "TK9", "agent_id": "AG1", "amount": 500123, "bank": "bca",
                    "account_no": "5270418836", "created_at": START, "expires_at": None,
-                   "status": "OPEN"}
+                   "status": "OPEN", "purpose": "DEPOSIT", "bon_id": None}
 
 
 def test_seed_row_error_names_where_and_column():

@@ -69,12 +69,12 @@ class Konsol:
 
 
 def blueprints():
-    from bots.konsol import (views_audit, views_complaints, views_doubts, views_esim, views_escalations, views_home,
-                             views_reports, views_runs, views_statements)
+    from bots.konsol import (views_audit, views_bon, views_complaints, views_doubts, views_esim, views_escalations,
+                             views_home, views_reports, views_runs, views_statements)
 
     return [auth.blueprint, views_home.blueprint, views_escalations.blueprint, views_doubts.blueprint,
             views_audit.blueprint, views_runs.blueprint, views_statements.blueprint, views_esim.blueprint,
-            views_complaints.blueprint, views_reports.blueprint]
+            views_complaints.blueprint, views_reports.blueprint, views_bon.blueprint]
 
 
 def create_app(settings: Settings, *, clock: Clock | None = None, store: Store | None = None) -> Flask:

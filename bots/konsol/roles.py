@@ -30,6 +30,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "ragu.decide": frozenset({"supervisor"}),
     "laporan.view": frozenset({"cs", "finance", "supervisor"}),
     "audit.view": frozenset({"supervisor"}),
+    "bon.view": frozenset({"finance", "supervisor"}),               # Bon / TOP: finance reads
+    "bon.decide": frozenset({"supervisor"}),                        # Setujui / Tolak: the atasan
 }
 
 #: The navigation, in order: (label, endpoint, the permission that opens it).
@@ -38,6 +40,7 @@ NAVIGATION = (
     ("Riwayat Run", "runs.history", "runs.view"),
     ("Jalankan", "runs.launch_index", "runs.start"),
     ("Eskalasi", "eskalasi.queue", "eskalasi.view"),
+    ("Bon / TOP", "bon.index", "bon.view"),
     ("Unggah Mutasi", "mutasi.index", "mutasi.upload"),
     ("eSIM", "esim.index", "esim.view"),
     ("Komplain", "komplain.index", "komplain.view"),

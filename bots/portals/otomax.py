@@ -18,7 +18,7 @@ from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 from bots.errors import ActionRefused, PortalUnavailable
-from bots.portals.base import PortalPage, export_time
+from bots.portals.base import Answer, PortalPage, export_time
 from bots.portals.parse import parse_rupiah
 
 JAKARTA = ZoneInfo("Asia/Jakarta")
@@ -27,6 +27,7 @@ T = TypeVar("T")
 TICKET_COLUMNS = ("ticket_id", "agent_id", "amount", "bank", "account_no", "created_at",
                   "expires_at", "status", "approved_at")
 BALANCE_LOG_COLUMNS = ("agent_id", "amount", "kind", "ticket_id", "note", "created_at")
+DEPOSIT_REQUEST_COLUMNS = ("reference", "agent_id", "amount", "channel", "created_at", "expires_at", "status")
 
 # The answer page's heading after "Setujui" → what happened to the ticket.
 _APPROVAL_HEADINGS = {"Tiket Disetujui": "approved", "Tiket Sudah Diproses": "already_processed",
@@ -74,6 +75,20 @@ class BalanceEntry:
     ticket_id: str | None
     note: str
     created_at: datetime
+
+
+@dataclass(frozen=True)
+class DepositRequest:
+    """A deposit request through a virtual account or a retail outlet (permintaan deposit
+    VA/retail): the reference the agent's payment at the gateway carries, and its amount."""
+
+    reference: str
+    agent_id: str
+    amount: int
+    channel: str  # VA_BCA, VA_BNI, VA_MANDIRI, ALFAMART, INDOMARET, QRIS
+    created_at: datetime
+    expires_at: datetime | None
+    status: str  # OPEN, PAID, EXPIRED, CANCELLED
 
 
 @dataclass(frozen=True)
@@ -134,11 +149,7 @@ class OtomaxAdmin(PortalPage):
                 raise PortalUnavailable(self.key, f"ticket {ticket_id} has an unknown status {status!r}")
             return Approval(ticket_id, _APPROVAL_BY_STATUS[status], f"Status tiket di portal: {status}.")
         with self._guard(f"approving ticket {ticket_id} (outcome unknown)"):
-            # the row whose cell is exactly the ticket's id (a text match: a role match over
-            # every row and cell of the listing costs more than the click itself)
-            row = self.page.locator("tbody tr").filter(
-                has=self.page.locator("td").get_by_text(ticket_id, exact=True))
-            answer = self._submit(row.get_by_role("button", name="Setujui"),
+            answer = self._submit(self._row_with(ticket_id).get_by_role("button", name="Setujui"),
                                   f"approving ticket {ticket_id}")
         if answer.heading in _APPROVAL_HEADINGS:
             return Approval(ticket_id, _APPROVAL_HEADINGS[answer.heading], answer.message)
@@ -155,13 +166,9 @@ class OtomaxAdmin(PortalPage):
         again. Raises ActionRefused when the portal refuses the input (unknown agent, bad
         amount, empty note) and PortalUnavailable when its answer is lost (outcome unknown).
         """
-        self.open("/saldo/tambah")
-        with self._guard(f"adding balance to {agent_id} (outcome unknown)"):
-            self.page.get_by_label("ID Agen", exact=True).fill(agent_id)
-            self.page.get_by_label("Nominal", exact=True).fill(str(amount))
-            self.page.get_by_label("Keterangan", exact=True).fill(note)
-            answer = self._submit(self.page.get_by_role("button", name="Tambah Saldo"),
-                                  f"adding balance to {agent_id}")
+        answer = self._fill_and_submit("/saldo/tambah",
+                                       {"ID Agen": agent_id, "Nominal": str(amount), "Keterangan": note},
+                                       "Tambah Saldo", f"adding balance to {agent_id}")
         if answer.heading == "Saldo Ditambahkan":
             found = _NEW_BALANCE.search(answer.message)
             if found is None:
@@ -183,4 +190,25 @@ class OtomaxAdmin(PortalPage):
         # the portal's search ignores case; a BOT:<key> marker is matched exactly
         return [e for e in entries if note_contains is None or note_contains in e.note]
 
+    # -- deposit requests through VA / retail -------------------------------------------------------
+    def deposit_requests(self, *, since: date | None = None) -> list[DepositRequest]:
+        """The "Permintaan Deposit VA/Retail" created on or after `since` (WIB date); newest first."""
+        params = {"dari": since.isoformat() if since else ""}
+        return self._export("/permintaan-deposit/unduh", params, DEPOSIT_REQUEST_COLUMNS, lambda r: DepositRequest(
+            r["reference"], r["agent_id"], int(r["amount"]), r["channel"].upper(), export_time(r["created_at"]),
+            export_time(r["expires_at"]), r["status"].upper()))
+
     # -- the portal's quirks ----------------------------------------------------------------------------
+    def _row_with(self, cell: str):
+        """The listed row one of whose cells is exactly `cell` (a text match: a role match over
+        every row and cell of the listing costs more than the click itself)."""
+        return self.page.locator("tbody tr").filter(has=self.page.locator("td").get_by_text(cell, exact=True))
+
+    def _fill_and_submit(self, path: str, fields: dict[str, str], button: str, doing: str) -> Answer:
+        """Open a form, fill its labelled fields and press its button once; a lost answer is
+        PortalUnavailable "outcome unknown" (the form may have acted)."""
+        self.open(path)
+        with self._guard(f"{doing} (outcome unknown)"):
+            for label, value in fields.items():
+                self.page.get_by_label(label, exact=True).fill(value)
+            return self._submit(self.page.get_by_role("button", name=button), doing)

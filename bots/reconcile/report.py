@@ -15,6 +15,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from bots.reconcile.gateway import GATEWAY_BANK
+from bots.reconcile.gateway_report import gateway_sheet
+from bots.reconcile.bon_book import BonBook
+from bots.reconcile.bon_report import bon_sheets, repayment_labels
 from bots.reconcile.ledger import JAKARTA, Ledger
 from bots.reconcile.matching import AUTO_CREDITED, DEBIT_IGNORED, ESCALATED, PENDING_REVERSED, STATEMENT_GAP
 from bots.reconcile.tieout import tie
@@ -65,21 +69,27 @@ def _transfer_moment(e) -> datetime:
 
 def write_report(ledger: Ledger, reports_dir: Path, day: date, now: datetime,
                  late: Counter | None = None) -> tuple[Path, str | None]:
-    lines = ledger.lines_of(day)
+    # a gateway payment's row is there for its escalation only: the Deposit VA/Retail sheet shows it
+    lines = [ln for ln in ledger.lines_of(day) if ln.bank != GATEWAY_BANK]
+    gateway, gateway_lines = gateway_sheet(ledger.store, day)
     files = ledger.files()
     all_escalations = ledger.escalations()
     escalations = [e for e in all_escalations if e.day == day or (e.status == "OPEN" and e.day < day)]
     tickets = ledger.open_tickets()
     ties = day_ties(ledger, day, lines)
     banks = sorted({ln.bank.upper() for ln in lines})
+    repayments = repayment_labels(BonBook(ledger.store))  # a BON ticket's approval repays a bon
+    summary = summary_sheet(day, now, lines, all_escalations, ties, late or Counter(), banks)
+    summary.rows += gateway_lines
     return write(workbook_path(reports_dir, day), [
-        summary_sheet(day, now, lines, all_escalations, ties, late or Counter(), banks),
+        summary,
         Sheet("Kredit Otomatis", [Column("Tanggal", "date"), Column("Waktu", "datetime"), Column("Bank"),
                                   Column("No. Rekening"), Column("Keterangan", width=70), Column("Nominal", "rupiah"),
                                   Column("Tiket"), Column("Agen"), Column("Kode"), Column("Keterangan Kode"),
                                   Column("Alasan", width=45)],
               Rows(lambda: ([ln.posted_on or ln.day, ln.posted_at, ln.bank.upper(), ln.account_no, ln.description,
-                             ln.amount, ln.ticket_id, ln.agent_id, ln.code, label(ln.code), ln.reason]
+                             ln.amount, ln.ticket_id, ln.agent_id, ln.code,
+                             repayments.get(ln.ticket_id) or label(ln.code), ln.reason]
                             for ln in lines if ln.code == AUTO_CREDITED)), table=True),
         Sheet("Eskalasi", [Column("ID", "int"), Column("Tanggal", "date"), Column("Waktu Transfer", "datetime"),
                            Column("Bank"), Column("No. Rekening"), Column("Keterangan", width=70),
@@ -126,7 +136,7 @@ def write_report(ledger: Ledger, reports_dir: Path, day: date, now: datetime,
               rupiah_by_code(lines, banks), table=True,
               chart=BarChart(f"Rupiah per kode dan bank, {day:%d/%m/%Y}", 1, tuple(range(3, 3 + len(banks))),
                              on="Ringkasan", anchor="F4") if banks else None),
-    ])
+    ] + ([gateway] if gateway else []) + bon_sheets(BonBook(ledger.store), day, now))
 
 
 def day_ties(ledger: Ledger, day: date, lines) -> list:

@@ -116,3 +116,79 @@ statement_files = sa.Table(
     sa.Column("period_end", sa.Date, nullable=True),
     sa.Column("first_seen_at", UtcDateTime, nullable=False),
 )
+
+#: Every payment read at the payment gateway (VA / retail), with its outcome (migration 0010_gateway).
+#: An escalated one is also a statement line (bank 'gateway', `fingerprint`), as every escalation is.
+gateway_payments = sa.Table(
+    "gateway_payments", metadata,
+    sa.Column("payment_id", sa.String(64), primary_key=True),
+    sa.Column("reference", sa.String(64), nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),            # gross, paid by the agent
+    sa.Column("fee", sa.Integer, nullable=False),               # the gateway's
+    sa.Column("status", sa.String(16), nullable=False),         # as the gateway last showed it
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("paid_at", UtcDateTime, nullable=True),
+    sa.Column("settled_at", UtcDateTime, nullable=True),
+    sa.Column("day", sa.Date, nullable=False),                  # paid (else created), WIB: its workbook
+    sa.Column("code", sa.String(40), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("agent_id", sa.String(64), nullable=True),
+    sa.Column("fingerprint", sa.String(64), nullable=True),     # its statement line, when escalated
+    sa.Column("first_seen_at", UtcDateTime, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+    sa.Column("decided_at", UtcDateTime, nullable=True),
+    sa.Column("run_id", sa.String(64), nullable=False),
+    sa.Index("ix_gateway_payments_day", "day"),
+)
+
+#: The gateway's own totals of what was paid each day (its ringkasan harian), last read: the tie-out.
+gateway_days = sa.Table(
+    "gateway_days", metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("count", sa.Integer, nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("fee", sa.Integer, nullable=False),
+    sa.Column("net", sa.Integer, nullable=False),
+    sa.Column("read_at", UtcDateTime, nullable=False),
+)
+
+#: Bon / TOP requests as the bot decided them (migration 0011_bon): waiting for the supervisor,
+#: granted or refused, by whom; one row per request, never two.
+bon_requests = sa.Table(
+    "bon_requests", metadata,
+    sa.Column("request_id", sa.String(64), primary_key=True),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("requested_at", UtcDateTime, nullable=False),
+    sa.Column("code", sa.String(40), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(24), nullable=False),     # WAITING_SUPERVISOR | GRANTED | REFUSED
+    sa.Column("decided_by", sa.String(128), nullable=True),  # run:<id> or person:<login>
+    sa.Column("decided_at", UtcDateTime, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("notified_at", UtcDateTime, nullable=True),
+    sa.Column("open_bons", JSONText, nullable=True),          # [[bon_id, outstanding], ...] when decided
+)
+
+#: The bons on the server's books as last read, and the agents' names (the Bon sheet's rows).
+bons_seen = sa.Table(
+    "bons_seen", metadata,
+    sa.Column("bon_id", sa.String(64), primary_key=True),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("agent_name", sa.Text, nullable=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("repaid", sa.Integer, nullable=False),
+    sa.Column("granted_at", UtcDateTime, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+)
+
+#: Deposit tickets that repay a bon (purpose BON): their approval is a repayment, not a credit.
+bon_tickets = sa.Table(
+    "bon_tickets", metadata,
+    sa.Column("ticket_id", sa.String(64), primary_key=True),
+    sa.Column("agent_id", sa.String(64), nullable=False),
+    sa.Column("bon_id", sa.String(64), nullable=True),
+    sa.Column("amount", sa.Integer, nullable=False),
+    sa.Column("seen_at", UtcDateTime, nullable=False),
+)

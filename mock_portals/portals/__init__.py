@@ -10,7 +10,7 @@ from bots.settings import portal_prefix
 from mock_portals.framework import Portal
 from mock_portals.world import World
 
-from mock_portals.portals import bank, esim, helpdesk, otomax, supplier
+from mock_portals.portals import bank, esim, gateway, helpdesk, otomax, supplier
 
 BANK_TITLES = {"bca": "KlikBCA", "mandiri": "Mandiri Kopra", "bri": "BRI CMS", "bni": "BNIDirect"}
 TITLES = {
@@ -20,8 +20,9 @@ TITLES = {
     "dukcapil": "Dukcapil — Verifikasi NIK",
     "ismara": "ISMARA — Cek Tunggakan",
     "helpdesk": "Helpdesk Keuangan",
+    "gateway": "Payment Gateway — Dasbor Merchant",
 }
-BUILDERS = {"helpdesk": helpdesk.build, "otomax": otomax.build, "indiana": esim.build_indiana,
+BUILDERS = {"helpdesk": helpdesk.build, "otomax": otomax.build, "gateway": gateway.build, "indiana": esim.build_indiana,
             "aggregator": esim.build_aggregator, "dukcapil": esim.build_dukcapil, "ismara": esim.build_ismara,
             **{f"bank_{b}": bank.build for b in BANK_TITLES}}
 

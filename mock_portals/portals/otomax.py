@@ -7,14 +7,17 @@ issues still to come add the transaction report and the agents' complaints.
 
 from __future__ import annotations
 
-from urllib.parse import quote, urlencode
+from urllib.parse import quote
 
 from flask import request
 
 from mock_portals.framework import Column, Portal, rupiah
+from mock_portals.listing import add_listing, refused_page
 from mock_portals.portals import otomax_deposits as rules
 from mock_portals.portals.otomax_deposits import Refused
+from mock_portals.portals.otomax_bon import add_bon_pages
 from mock_portals.portals.otomax_transactions import add_transaction_pages
+from mock_portals.portals.otomax_requests import add_request_pages
 from mock_portals.world import World
 
 AGENT_COLUMNS = [Column("ID Agen", "agent_id"), Column("Nama", "name"), Column("Telepon", "phone"),
@@ -27,7 +30,7 @@ TICKET_COLUMNS = [Column("ID Tiket", "ticket_id"), Column("ID Agen", "agent_id")
                   Column("Nominal", "amount", "rupiah"), Column("Bank", "bank_label"),
                   Column("No. Rekening", "account_no"), Column("Dibuat", "created_at", "time"),
                   Column("Berlaku s/d", "expires_at", "time"), Column("Status", "status"),
-                  Column("Disetujui", "approved_at", "time")]
+                  Column("Disetujui", "approved_at", "time"), Column("Keperluan", "purpose")]
 TICKET_FILTERS = [
     {"name": "status", "label": "Status", "choices": rules.STATUS_CHOICES},
     {"name": "bank", "label": "Bank", "choices": rules.BANK_CHOICES},
@@ -45,14 +48,6 @@ def build(world: World, key: str, title: str) -> Portal:
 
     def agent(agent_id: str) -> dict | None:
         return next((a for a in world.table("agents") if a["agent_id"] == agent_id), None)
-
-    def refused(exc: Refused):
-        return portal.message(exc.title, exc.text, status=exc.status, back=request.referrer)
-
-    def export_link(endpoint_path: str) -> str:
-        # the export takes the listing's filters, without its pagination
-        args = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
-        return f"{request.script_root}{endpoint_path}" + (f"?{urlencode(args)}" if args else "")
 
     @portal.page("/")
     def home():
@@ -92,31 +87,18 @@ def build(world: World, key: str, title: str) -> Portal:
         url = f"{request.script_root}/tiket/{quote(ticket['ticket_id'], safe='')}/setujui"
         return [{"label": "Setujui", "method": "post", "url": url}]
 
-    @portal.page("/tiket")
-    def tickets():
-        try:
-            rows = rules.ticket_rows(world, request.args)
-        except Refused as exc:
-            return refused(exc)
-        return portal.listing("Tiket Deposit", TICKET_COLUMNS, rows, filters=TICKET_FILTERS,
-                              actions=approve_button, export=export_link("/tiket/unduh"))
-
-    @portal.page("/tiket/unduh")
-    def tickets_export():
-        try:
-            rows = rules.ticket_rows(world, request.args)
-        except Refused as exc:
-            return refused(exc)
-        return rules.csv_answer(rows, rules.TICKET_CSV, "tiket-deposit", world.now())
+    add_listing(portal, world, "/tiket", "tickets", "Tiket Deposit", TICKET_COLUMNS, rules.ticket_rows,
+                rules.TICKET_CSV, "tiket-deposit", filters=TICKET_FILTERS, actions=approve_button)
 
     @portal.page("/tiket/<ticket_id>/setujui", methods=["POST"])
     def approve_ticket(ticket_id: str):
         try:
             ticket, credited_agent = rules.approve(world, ticket_id)
         except Refused as exc:
-            return refused(exc)
-        return portal.message("Tiket Disetujui", f"Tiket {ticket['ticket_id']} disetujui: "
-                              + rules.credited(credited_agent, ticket["amount"]),
+            return refused_page(portal, exc)
+        paid = (f"pelunasan bon {ticket['bon_id']} {rupiah(ticket['amount'])} (saldo tidak ditambah)."
+                if ticket.get("purpose") == "BON" else rules.credited(credited_agent, ticket["amount"]))
+        return portal.message("Tiket Disetujui", f"Tiket {ticket['ticket_id']} disetujui: " + paid,
                               back=f"{request.script_root}/tiket")
 
     # -- balance (saldo) ----------------------------------------------------------------------------
@@ -129,20 +111,15 @@ def build(world: World, key: str, title: str) -> Portal:
                                                 request.form.get("amount", ""),
                                                 request.form.get("note", ""))
         except Refused as exc:
-            return refused(exc)
+            return refused_page(portal, exc)
         return portal.message("Saldo Ditambahkan",
                               "Tambah saldo berhasil: " + rules.credited(changed, amount),
                               back=f"{request.script_root}/saldo/riwayat")
 
-    @portal.page("/saldo/riwayat")
-    def balance_history():
-        return portal.listing("Riwayat Saldo", HISTORY_COLUMNS, rules.balance_rows(world, request.args),
-                              filters=HISTORY_FILTERS, export=export_link("/saldo/riwayat/unduh"))
-
-    @portal.page("/saldo/riwayat/unduh")
-    def balance_history_export():
-        return rules.csv_answer(rules.balance_rows(world, request.args), rules.BALANCE_LOG_CSV,
-                                "riwayat-saldo", world.now())
+    add_listing(portal, world, "/saldo/riwayat", "balance_history", "Riwayat Saldo", HISTORY_COLUMNS,
+                rules.balance_rows, rules.BALANCE_LOG_CSV, "riwayat-saldo", filters=HISTORY_FILTERS)
 
     add_transaction_pages(portal, world)  # the transaction report and agents' complaints
+    add_request_pages(portal, world)  # deposit requests paid through a VA or a retail outlet
+    add_bon_pages(portal, world)  # Bon / TOP: requests, open bons, repayments
     return portal

@@ -20,14 +20,12 @@ stored row is left as seeded, so `/__mock/state` keeps what the world was given.
 
 from __future__ import annotations
 
-import csv
-import io
 import re
-from datetime import date, datetime
-
-from flask import Response
+from datetime import datetime
 
 from mock_portals.framework import rupiah, wib
+from mock_portals.listing import ListFilters, Refused
+from mock_portals.listing import csv_answer as csv_answer  # re-exported: the portals' pages import it from here
 from mock_portals.world import JAKARTA, World
 
 PORTAL = "otomax"  # the portal key the faults are filtered by
@@ -42,14 +40,6 @@ BANK_CHOICES = [("bca", "BCA"), ("mandiri", "MANDIRI"), ("bri", "BRI"), ("bni", 
 _AMOUNT = re.compile(r"\d+|\d{1,3}(?:\.\d{3})+")
 
 
-class Refused(Exception):
-    """A request the portal answers with an error page instead of doing anything."""
-
-    def __init__(self, status: int, title: str, text: str):
-        super().__init__(text)
-        self.status, self.title, self.text = status, title, text
-
-
 # -- reading -------------------------------------------------------------------------------------
 
 def shown_status(ticket: dict, now: datetime) -> str:
@@ -60,36 +50,17 @@ def shown_status(ticket: dict, now: datetime) -> str:
     return ticket["status"]
 
 
-def _day(args, name: str) -> date | None:
-    text = args.get(name, "").strip()
-    if not text:
-        return None
-    try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise Refused(400, "Filter Tidak Valid",
-                      f"Tanggal '{text}' tidak valid; gunakan format TTTT-BB-HH.") from None
-
-
 def ticket_rows(world: World, args) -> list[dict]:
     """Tickets matching the request's filters (status, bank, dari, sampai, q), newest first."""
     now = world.now()
-    status = args.get("status", "").strip().upper()
+    wanted = ListFilters.read(args)
     bank = args.get("bank", "").strip().lower()
-    since, until = _day(args, "dari"), _day(args, "sampai")
-    query = args.get("q", "").strip().lower()
     with world.lock:
         rows = [{**t, "status": shown_status(t, now), "bank_label": t["bank"].upper(),
-                 "approved_at": t.get("approved_at")} for t in world.table("tickets")]
-    chosen = []
-    for row in rows:
-        created = row["created_at"].astimezone(JAKARTA).date()
-        if ((status and row["status"] != status) or (bank and row["bank"] != bank)
-                or (since and created < since) or (until and created > until)
-                or (query and query not in row["ticket_id"].lower()
-                    and query not in row["agent_id"].lower())):
-            continue
-        chosen.append(row)
+                 "approved_at": t.get("approved_at"), "purpose": t.get("purpose") or "DEPOSIT"}
+                for t in world.table("tickets")]
+    chosen = [r for r in rows if (not bank or r["bank"] == bank)
+              and wanted.keep(r["status"], r["created_at"].astimezone(JAKARTA).date(), r["ticket_id"], r["agent_id"])]
     return sorted(chosen, key=lambda r: (r["created_at"], r["ticket_id"]), reverse=True)
 
 
@@ -105,26 +76,6 @@ def balance_rows(world: World, args) -> list[dict]:
     # two entries in the same second keep the order they were written in
     chosen.sort(key=lambda nr: (nr[1]["created_at"], nr[0]), reverse=True)
     return [r for _, r in chosen]
-
-
-def csv_answer(rows: list[dict], columns: tuple[str, ...], stem: str, now: datetime) -> Response:
-    """A CSV attachment: the header, then one line per row; times ISO 8601 in WIB."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([_cell(row.get(c)) for c in columns])
-    name = f"{stem}-{now.astimezone(JAKARTA):%Y%m%d-%H%M%S}.csv"
-    return Response(out.getvalue(), mimetype="text/csv",
-                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
-
-
-def _cell(value) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return value.astimezone(JAKARTA).isoformat(timespec="seconds")
-    return str(value)
 
 
 # -- changing ------------------------------------------------------------------------------------
@@ -161,6 +112,12 @@ def approve(world: World, ticket_id: str) -> tuple[dict, dict]:
                               "atau sedang dinonaktifkan.")
             raise Refused(422, "Tiket Ditolak", f"Tiket {ticket_id} ditolak: data setoran belum "
                           "lengkap di server. Hubungi admin pusat; saldo tidak ditambah.")
+        if ticket.get("purpose") == "BON":  # a bon repayment: the bon is paid down, no saldo credited
+            from mock_portals.portals.otomax_bon import repay_by_ticket
+
+            paid = repay_by_ticket(world, ticket, now)
+            ticket["status"], ticket["approved_at"], ticket["bon_id"] = "APPROVED", now, paid["bon_id"]
+            return dict(ticket), dict(agent)
         ticket["status"], ticket["approved_at"] = "APPROVED", now
         agent["balance"] += ticket["amount"]
         world.record("balance_log", agent_id=agent["agent_id"], amount=ticket["amount"],

@@ -8,13 +8,8 @@ callback, whichever page is read.
 
 from __future__ import annotations
 
-from datetime import date
-from urllib.parse import urlencode
-
-from flask import request
-
 from mock_portals.framework import Column, Portal
-from mock_portals.portals.otomax_deposits import Refused, csv_answer
+from mock_portals.listing import add_listing, in_period, period
 from mock_portals.portals.supplier import settle
 from mock_portals.world import JAKARTA, World
 
@@ -38,7 +33,7 @@ def transaction_rows(world: World, args) -> list[dict]:
     settle(world)
     status = args.get("status", "").strip().upper()
     supplier = args.get("supplier", "").strip().lower()
-    since, until = _day(args, "dari"), _day(args, "sampai")
+    since, until = period(args)
     query = args.get("q", "").strip().lower()
     with world.lock:
         rows = list(world.table("transactions"))
@@ -46,24 +41,10 @@ def transaction_rows(world: World, args) -> list[dict]:
     chosen = [t for t in rows
               if (not status or t["status"] == status)
               and (not supplier or t["supplier"].lower() == supplier)
-              and (not (since or until) or _within(t["created_at"].astimezone(JAKARTA).date(),
-                                                   since, until))
+              and (not (since or until) or in_period(t["created_at"].astimezone(JAKARTA).date(), since, until))
               and (not query or query in t["trx_id"].lower() or query in t["agent_id"].lower()
                    or query in t["destination"])]
     return sorted(chosen, key=lambda t: (t["created_at"], t["trx_id"]), reverse=True)
-
-
-def _day(args, name: str) -> date | None:
-    text = args.get(name, "").strip()
-    try:
-        return date.fromisoformat(text) if text else None
-    except ValueError:
-        raise Refused(400, "Filter Tidak Valid",
-                      f"Tanggal '{text}' tidak valid; gunakan format TTTT-BB-HH.") from None
-
-
-def _within(day: date, since: date | None, until: date | None) -> bool:
-    return (since is None or day >= since) and (until is None or day <= until)
 
 
 def complaint_rows(world: World, args) -> list[dict]:
@@ -80,14 +61,6 @@ def add_transaction_pages(portal: Portal, world: World) -> None:
     """Register the transaction report and the agents' complaints on an Otomax portal."""
     portal.nav.extend(NAV)
 
-    def refused(exc: Refused):
-        return portal.message(exc.title, exc.text, status=exc.status, back=request.referrer)
-
-    def export_link(path: str) -> str:
-        # the export takes the listing's filters, without its pagination
-        args = {k: v for k, v in request.args.items() if k not in ("page", "per_page") and v}
-        return f"{request.script_root}{path}" + (f"?{urlencode(args)}" if args else "")
-
     def filters() -> list[dict]:
         with world.lock:
             suppliers = sorted({t["supplier"].lower() for t in world.table("transactions")})
@@ -97,30 +70,8 @@ def add_transaction_pages(portal: Portal, world: World) -> None:
                 {"name": "supplier", "label": "Supplier", "choices": [(s, s.upper()) for s in suppliers]},
                 {"name": "q", "label": "ID transaksi, agen atau tujuan"}]
 
-    @portal.page("/transaksi")
-    def transactions():
-        try:
-            rows = transaction_rows(world, request.args)
-        except Refused as exc:
-            return refused(exc)
-        return portal.listing("Laporan Transaksi", TRANSACTION_COLUMNS, rows, filters=filters(),
-                              export=export_link("/transaksi/unduh"))
-
-    @portal.page("/transaksi/unduh")
-    def transactions_export():
-        try:
-            rows = transaction_rows(world, request.args)
-        except Refused as exc:
-            return refused(exc)
-        return csv_answer(rows, TRANSACTION_CSV, "laporan-transaksi", world.now())
-
-    @portal.page("/komplain-agen")
-    def agent_complaints():
-        return portal.listing("Komplain Agen", COMPLAINT_COLUMNS, complaint_rows(world, request.args),
-                              filters=[{"name": "q", "label": "ID komplain atau transaksi"}],
-                              export=export_link("/komplain-agen/unduh"))
-
-    @portal.page("/komplain-agen/unduh")
-    def agent_complaints_export():
-        return csv_answer(complaint_rows(world, request.args), COMPLAINT_CSV, "komplain-agen",
-                          world.now())
+    add_listing(portal, world, "/transaksi", "transactions", "Laporan Transaksi", TRANSACTION_COLUMNS,
+                transaction_rows, TRANSACTION_CSV, "laporan-transaksi", filters=filters)
+    add_listing(portal, world, "/komplain-agen", "agent_complaints", "Komplain Agen", COMPLAINT_COLUMNS,
+                complaint_rows, COMPLAINT_CSV, "komplain-agen",
+                filters=[{"name": "q", "label": "ID komplain atau transaksi"}])
