@@ -40,6 +40,17 @@ def bot_runs_env() -> dict[str, str]:
     return {"DATABASE_URL": BOT_RUNS_STORE[0]} if BOT_RUNS_STORE else {}
 
 
+def lose_store(where) -> None:
+    """The store lost (a new host, a restore gone wrong): the SQLite file with its -wal, -shm and
+    -journal deleted, or every table of the PostgreSQL database dropped (its schema made again, empty)."""
+    url = sa.engine.make_url(store_url_of(where))
+    if url.get_backend_name() != "sqlite":
+        store_query(url.render_as_string(hide_password=False), "DROP SCHEMA public CASCADE; CREATE SCHEMA public")
+        return
+    for suffix in ("", "-wal", "-shm", "-journal"):
+        Path(f"{url.database}{suffix}").unlink(missing_ok=True)
+
+
 def store_values(where, sql: str, params: Sequence = ()) -> list[tuple]:
     """`store_query`'s rows as tuples of the values SQLite keeps, whatever the backend: a day as
     ``2026-11-21``, an instant as UTC ISO text to the microsecond, a flag as 0 or 1."""

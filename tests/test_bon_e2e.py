@@ -10,6 +10,7 @@ from openpyxl import load_workbook
 from chaos.bon_checks import checks as bon_invariants
 from tests.conftest import MockWorld, run_cli
 from tests.reconcile_world import BCA, T0, absolute, env_file, write_world
+from tests.stores import lose_store
 
 pytestmark = pytest.mark.browser
 
@@ -195,9 +196,7 @@ def test_killed_during_a_grant_then_a_lost_store_still_grants_exactly_once(bon_w
     assert len([b for b in state["bons"] if b["bon_id"] in GRANTED]) == 3
 
     # the store lost (a new host, a restore gone wrong): the portal shows what was granted
-    (tmp_path / "var" / "bots.sqlite3").unlink()
-    for extra in ("-wal", "-shm"):
-        (tmp_path / "var" / f"bots.sqlite3{extra}").unlink(missing_ok=True)
+    lose_store(tmp_path)
     rebuilt = run_cli("run", "reconcile_payments", env=env)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert changed(before, balances(world)) == FIRST_RUN

@@ -8,7 +8,6 @@ down, and the bot without a gateway configured.
 from __future__ import annotations
 
 import re
-import shutil
 from datetime import timedelta
 
 import pytest
@@ -18,6 +17,7 @@ from bots.reconcile.gateway import payment_marker
 from chaos.gateway_checks import gateway_credits
 from tests.conftest import DEMO_ENV, WORLD, MockWorld, run_cli
 from tests.reconcile_world import CREDITS, ESCALATED, T0, absolute, env_file, write_world
+from tests.stores import lose_store
 
 pytestmark = pytest.mark.browser
 
@@ -159,7 +159,7 @@ def test_every_code_once_balances_exact_workbook_tied_out_and_finance_closes_one
     assert codes_in_sheet(sheet(tmp_path)[1]) == {**CODES, "PG-07": "GATEWAY_CREDITED"}
 
     # a lost store: everything is read again, and the balance log shows what was already added
-    shutil.rmtree(tmp_path / "var")
+    lose_store(tmp_path)
     rebuilt = run_cli("run", "reconcile_payments", env=env)
     assert rebuilt.returncode == 0, rebuilt.stdout + rebuilt.stderr
     assert moved(before, balances(world)) == plus(CREDITS, GATEWAY_CREDITS, {"AG3": 99000 + 150000})
