@@ -150,10 +150,17 @@ class Executor:
     def _settle(self, outcome: Outcome) -> Outcome:
         self.ledger.record(outcome, self.now())
         if outcome.escalates:
-            escalation_id = self.ledger.escalate(outcome, self.now())
-            if not self._credited_by_hand(escalation_id, outcome.fingerprint):
-                self._announce(escalation_id)
+            self.escalate(outcome)
         return outcome
+
+    def escalate(self, outcome: Outcome) -> int:
+        """The escalation of an outcome (its line, or a gateway payment kept as one): recorded
+        resolved if finance already credited it by hand (its marker in the balance log), else
+        finance is told once. Returns its id."""
+        escalation_id = self.ledger.escalate(outcome, self.now())
+        if not self._credited_by_hand(escalation_id, outcome.fingerprint):
+            self._announce(escalation_id)
+        return escalation_id
 
     def _credited_by_hand(self, escalation_id: int, fingerprint: str) -> bool:
         """Was this line already credited by hand (its marker is in the balance log)? Then a

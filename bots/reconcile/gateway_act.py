@@ -227,10 +227,6 @@ class GatewayCredits:
     def _escalate(self, fingerprint: str, decision: GatewayDecision) -> None:
         outcome = Outcome(fingerprint, decision.code, decision.reason,
                           candidates=(decision.reference,) if decision.reference else ())
-        escalation_id = self.executor.ledger.escalate(outcome, self.now())
+        escalation_id = self.executor.escalate(outcome)  # the bank lines' path: told once, or found credited by hand
         logger.warning("ESK-{}: gateway payment {} {}: {}", escalation_id, decision.payment_id, decision.code,
                        decision.reason)
-        # the bank's Executor: a payment finance already credited by hand (its BOT:M- marker in the
-        # balance log) is recorded resolved, else finance is told once (notify:line:<fingerprint>)
-        if not self.executor._credited_by_hand(escalation_id, fingerprint):
-            self.executor._announce(escalation_id)
